@@ -1,0 +1,87 @@
+package probes
+
+// Schema is the version of the report format. It is bumped on any change
+// that an older reader would misunderstand.
+const Schema = 1
+
+// Report is the one JSON object that nsprobe prints on stdout.
+//
+// A field whose observation failed is left at its zero value and the failure
+// is recorded in Errors under the observation's name, so that one refusal
+// (EPERM on a /proc mount, say) never hides the other observations.
+type Report struct {
+	Schema     int               `json:"schema"`
+	PID        int               `json:"pid"`
+	PPID       int               `json:"ppid"`
+	Hostname   string            `json:"hostname"`
+	Domainname string            `json:"domainname"`
+	NS         map[string]NSID   `json:"ns"`
+	IPC        *IPC              `json:"ipc,omitempty"`
+	Proc       *Proc             `json:"proc,omitempty"`
+	Links      *Links            `json:"links,omitempty"`
+	User       *User             `json:"user,omitempty"`
+	Cgroup     []string          `json:"cgroup,omitempty"`
+	Clock      *Clock            `json:"clock,omitempty"`
+	Actions    map[string]string `json:"actions,omitempty"`
+	Launcher   *Launcher         `json:"launcher,omitempty"`
+	Errors     map[string]string `json:"errors,omitempty"`
+}
+
+// NSID identifies a namespace by the device and inode of its nsfs file, the
+// same pair that netns.NsHandle.Equal compares.
+type NSID struct {
+	Dev uint64 `json:"dev"`
+	Ino uint64 `json:"ino"`
+}
+
+// IPC lists the System V IPC objects visible in the probe's IPC namespace.
+type IPC struct {
+	Msg []IPCObject `json:"msg"`
+	Shm []IPCObject `json:"shm"`
+	Sem []IPCObject `json:"sem"`
+}
+
+// IPCObject is one row of /proc/sysvipc/{msg,shm,sem}.
+type IPCObject struct {
+	Key int32 `json:"key"`
+	ID  int   `json:"id"`
+}
+
+// Proc is what a listing of /proc shows: the pids visible there.
+type Proc struct {
+	PIDs []int `json:"pids"`
+}
+
+// Links is the probe's network namespace as netlink reports it.
+type Links struct {
+	Count int      `json:"count"`
+	Names []string `json:"names"`
+}
+
+// User holds the credentials and the id maps of the probe.
+type User struct {
+	UID       int       `json:"uid"`
+	GID       int       `json:"gid"`
+	UIDMap    []IDRange `json:"uid_map"`
+	GIDMap    []IDRange `json:"gid_map"`
+	Setgroups string    `json:"setgroups"`
+	CapEff    string    `json:"cap_eff"`
+}
+
+// IDRange is one line of /proc/PID/uid_map or gid_map:
+// [inside, outside, count].
+type IDRange [3]uint32
+
+// Clock holds the clocks that a time namespace can offset.
+type Clock struct {
+	MonotonicNS int64 `json:"monotonic_ns"`
+	BoottimeNS  int64 `json:"boottime_ns"`
+}
+
+// Launcher is filled in when the probe ran as a two-stage launcher (to enter
+// a time namespace whose offsets it wrote first): it names the launcher and
+// the observer's pid as the launcher saw it.
+type Launcher struct {
+	PID         int `json:"pid"`
+	ObserverPID int `json:"observer_pid"`
+}

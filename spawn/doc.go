@@ -1,0 +1,14 @@
+// Package spawn starts one child process in a chosen set of Linux namespaces
+// and returns the report that the probe inside it printed.
+//
+// It owns the namespace kinds, sets of kinds and their power set, the uid/gid
+// maps of a user namespace, and the translation of a set into clone flags.
+//
+// Privilege: creating any namespace but user needs CAP_SYS_ADMIN; a caller
+// without it can still create a user namespace and, inside it, the others.
+//
+// What it must never do: call setns or unshare in the caller's own process
+// (every namespace is made by clone for the child alone), or leave a child
+// running. Every child gets Pdeathsig SIGKILL, its own process group and a
+// deadline after which the whole group is killed.
+package spawn

@@ -1,0 +1,84 @@
+package spawn
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// Kind is a namespace kind, named as its file in /proc/self/ns.
+type Kind string
+
+// The eight namespace kinds.
+const (
+	UTS    Kind = "uts"
+	IPC    Kind = "ipc"
+	PID    Kind = "pid"
+	MNT    Kind = "mnt"
+	User   Kind = "user"
+	Net    Kind = "net"
+	Cgroup Kind = "cgroup"
+	Time   Kind = "time"
+)
+
+// Kinds lists every kind in the one fixed order used for printing sets,
+// generating the power set and reporting. It follows the order in which the
+// walk-through that nsverify automates added the flags, then the two kinds
+// that came later to the kernel.
+var Kinds = []Kind{UTS, IPC, PID, MNT, User, Net, Cgroup, Time}
+
+var cloneFlags = map[Kind]uintptr{
+	UTS:    unix.CLONE_NEWUTS,
+	IPC:    unix.CLONE_NEWIPC,
+	PID:    unix.CLONE_NEWPID,
+	MNT:    unix.CLONE_NEWNS,
+	User:   unix.CLONE_NEWUSER,
+	Net:    unix.CLONE_NEWNET,
+	Cgroup: unix.CLONE_NEWCGROUP,
+	Time:   unix.CLONE_NEWTIME,
+}
+
+// CloneFlag returns the CLONE_NEW* flag that creates a namespace of kind k.
+func (k Kind) CloneFlag() uintptr { return cloneFlags[k] }
+
+// Valid reports whether k is one of the eight kinds.
+func (k Kind) Valid() bool { _, ok := cloneFlags[k]; return ok }
+
+// ParseKind returns the kind named s, or an error listing the valid names.
+func ParseKind(s string) (Kind, error) {
+	k := Kind(strings.ToLower(strings.TrimSpace(s)))
+	if !k.Valid() {
+		return "", fmt.Errorf("parse kind %q: unknown namespace kind; use one of %s", s, kindNames())
+	}
+	return k, nil
+}
+
+func kindNames() string {
+	names := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, " ")
+}
+
+var (
+	presentOnce sync.Once
+	present     map[Kind]bool
+)
+
+// Present reports whether this kernel has namespaces of kind k, by the
+// presence of /proc/self/ns/<kind> (memoised). Presence does not promise that
+// a namespace can be created: see the preflight for that.
+func Present(k Kind) bool {
+	presentOnce.Do(func() {
+		present = make(map[Kind]bool, len(Kinds))
+		for _, kind := range Kinds {
+			_, err := os.Lstat("/proc/self/ns/" + string(kind))
+			present[kind] = err == nil
+		}
+	})
+	return present[k]
+}

@@ -1,0 +1,158 @@
+package spawn
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Set is a set of namespace kinds. Bit i stands for Kinds[i], so sets
+// compare, sort and print in the fixed order of Kinds.
+type Set uint8
+
+// None is the empty set: a child that shares every namespace with its parent.
+const None Set = 0
+
+// All is the set of all eight kinds.
+const All Set = 1<<8 - 1
+
+// SetOf returns the set holding the given kinds. It panics on an invalid
+// kind, which is a programming error; use ParseSet for input.
+func SetOf(kinds ...Kind) Set {
+	var s Set
+	for _, k := range kinds {
+		s |= bit(k)
+	}
+	return s
+}
+
+func bit(k Kind) Set {
+	for i, kind := range Kinds {
+		if kind == k {
+			return 1 << i
+		}
+	}
+	panic(fmt.Sprintf("spawn: invalid namespace kind %q", string(k)))
+}
+
+// ParseSet parses a set written as kinds separated by "," or "+"
+// ("uts,ipc", "uts+ipc"), or the words "all" and "none" (or ""). Unknown and
+// repeated kinds are errors, since either is most likely a typo.
+func ParseSet(s string) (Set, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	switch t {
+	case "", "none":
+		return None, nil
+	case "all":
+		return All, nil
+	}
+	var set Set
+	for _, part := range strings.FieldsFunc(t, func(r rune) bool { return r == ',' || r == '+' }) {
+		k, err := ParseKind(part)
+		if err != nil {
+			return None, fmt.Errorf("parse set %q: %w", s, err)
+		}
+		if set.Has(k) {
+			return None, fmt.Errorf("parse set %q: kind %q is given twice; name each kind once", s, part)
+		}
+		set |= bit(k)
+	}
+	if set == None {
+		return None, fmt.Errorf("parse set %q: no kind given; use kinds such as uts+ipc, or all, or none", s)
+	}
+	return set, nil
+}
+
+// Has reports whether k is in s.
+func (s Set) Has(k Kind) bool { return k.Valid() && s&bit(k) != 0 }
+
+// With returns s with the given kinds added.
+func (s Set) With(kinds ...Kind) Set { return s | SetOf(kinds...) }
+
+// Without returns s with the given kinds removed.
+func (s Set) Without(kinds ...Kind) Set { return s &^ SetOf(kinds...) }
+
+// Kinds returns the members of s in the fixed order of Kinds.
+func (s Set) Kinds() []Kind {
+	var out []Kind
+	for i, k := range Kinds {
+		if s&(1<<i) != 0 {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// Len returns the number of kinds in s.
+func (s Set) Len() int { return len(s.Kinds()) }
+
+// String prints s as its kinds joined by "+" ("uts+ipc"), or "none".
+func (s Set) String() string {
+	if s == None {
+		return "none"
+	}
+	kinds := s.Kinds()
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, "+")
+}
+
+// CloneFlags returns the union of the CLONE_NEW* flags of the kinds in s.
+func (s Set) CloneFlags() uintptr {
+	var flags uintptr
+	for _, k := range s.Kinds() {
+		flags |= k.CloneFlag()
+	}
+	return flags
+}
+
+// PowerSet returns every subset of s, the empty set first. Subsets are
+// ordered by size, then by the fixed order of Kinds (as in "uts" before
+// "ipc", "uts+ipc" before "uts+pid"), so the order is the same in every
+// process and readable in a report. For All it returns 256 sets.
+func PowerSet(s Set) []Set {
+	var subsets []Set
+	// Enumerate the submasks of s.
+	for sub := s; ; sub = (sub - 1) & s {
+		subsets = append(subsets, sub)
+		if sub == 0 {
+			break
+		}
+	}
+	sortSets(subsets)
+	return subsets
+}
+
+// sortSets orders sets by size, then lexicographically by their members in
+// the order of Kinds.
+func sortSets(sets []Set) {
+	less := func(a, b Set) bool {
+		if a.Len() != b.Len() {
+			return a.Len() < b.Len()
+		}
+		ka, kb := a.Kinds(), b.Kinds()
+		for i := range ka {
+			ia, ib := bitIndex(ka[i]), bitIndex(kb[i])
+			if ia != ib {
+				return ia < ib
+			}
+		}
+		return false
+	}
+	// Insertion sort: at most 256 elements, and no import for one call.
+	for i := 1; i < len(sets); i++ {
+		for j := i; j > 0 && less(sets[j], sets[j-1]); j-- {
+			sets[j], sets[j-1] = sets[j-1], sets[j]
+		}
+	}
+}
+
+func bitIndex(k Kind) int {
+	for i, kind := range Kinds {
+		if kind == k {
+			return i
+		}
+	}
+	return -1
+}
