@@ -27,6 +27,9 @@ type Actions struct {
 	// new time namespace. They need Time in the set.
 	MonotonicOffset time.Duration
 	BoottimeOffset  time.Duration
+	// CreateFile, when not empty, makes the probe create an empty file at
+	// that path, so the host can see which id owns what the child makes.
+	CreateFile string
 }
 
 // maxHostnameLen is HOST_NAME_MAX (and the limit of the domain name too).
@@ -78,6 +81,9 @@ func (a Actions) args() []string {
 	}
 	if a.MarkerLink != "" {
 		args = append(args, "-marker-link", a.MarkerLink)
+	}
+	if a.CreateFile != "" {
+		args = append(args, "-create-file", a.CreateFile)
 	}
 	return args
 }

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/probes"
+)
+
+// observe runs one observation, or all when name is empty. Each records its
+// own failure and leaves the others alone.
+func observe(name string, r *probes.Report) {
+	all := map[string]func(*probes.Report) error{
+		"ns":       observeNS,
+		"pid":      observePID,
+		"hostname": observeHostname,
+		"ipc":      observeIPC,
+		"proc":     observeProc,
+		"links":    observeLinks,
+		"user":     observeUser,
+		"cgroup":   observeCgroup,
+		"clock":    observeClock,
+	}
+	for _, obs := range observations {
+		if name != "" && obs != name {
+			continue
+		}
+		// A failed action already explains why this observation would mislead.
+		if obs == "proc" && r.Errors["proc"] != "" {
+			continue
+		}
+		if err := all[obs](r); err != nil {
+			fail(r, obs, err)
+		}
+	}
+}
+
+func nsID(path string) (probes.NSID, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return probes.NSID{}, fmt.Errorf("stat namespace: %w", err)
+	}
+	return probes.NSID{Dev: st.Dev, Ino: st.Ino}, nil
+}
+
+// observeNS records every namespace in /proc/self/ns; a kind the kernel
+// lacks is absent there and so from the report.
+func observeNS(r *probes.Report) error {
+	entries, err := os.ReadDir("/proc/self/ns")
+	if err != nil {
+		return fmt.Errorf("read namespaces: %w", err)
+	}
+	for _, e := range entries {
+		id, err := nsID("/proc/self/ns/" + e.Name())
+		if err != nil {
+			return fmt.Errorf("%s: %w", e.Name(), err)
+		}
+		r.NS[e.Name()] = id
+	}
+	return nil
+}
+
+func observePID(r *probes.Report) error {
+	r.PID, r.PPID = unix.Getpid(), unix.Getppid()
+	return nil
+}
+
+func observeHostname(r *probes.Report) error {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return fmt.Errorf("read uname: %w", err)
+	}
+	r.Hostname = unix.ByteSliceToString(u.Nodename[:])
+	r.Domainname = unix.ByteSliceToString(u.Domainname[:])
+	return nil
+}
+
+func observeIPC(r *probes.Report) error {
+	ipc := &probes.IPC{}
+	for _, t := range []struct {
+		file string
+		dst  *[]probes.IPCObject
+	}{{"msg", &ipc.Msg}, {"shm", &ipc.Shm}, {"sem", &ipc.Sem}} {
+		objs, err := parseFile("/proc/sysvipc/"+t.file, probes.ParseSysvIPC)
+		if err != nil {
+			return err
+		}
+		*t.dst = objs
+	}
+	r.IPC = ipc
+	return nil
+}
+
+func observeProc(r *probes.Report) error {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return fmt.Errorf("list proc: %w", err)
+	}
+	pids := []int{}
+	for _, e := range entries {
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	sort.Ints(pids)
+	r.Proc = &probes.Proc{PIDs: pids}
+	return nil
+}
+
+func observeLinks(r *probes.Report) error {
+	links, err := netlink.LinkList()
+	if err != nil {
+		return fmt.Errorf("list links: %w", err)
+	}
+	names := make([]string, len(links))
+	for i, l := range links {
+		names[i] = l.Attrs().Name
+	}
+	sort.Strings(names)
+	r.Links = &probes.Links{Count: len(names), Names: names}
+	return nil
+}
+
+func observeUser(r *probes.Report) error {
+	u := &probes.User{UID: unix.Getuid(), GID: unix.Getgid()}
+	var err error
+	if u.UIDMap, err = parseFile("/proc/self/uid_map", probes.ParseIDMap); err != nil {
+		return err
+	}
+	if u.GIDMap, err = parseFile("/proc/self/gid_map", probes.ParseIDMap); err != nil {
+		return err
+	}
+	setgroups, err := os.ReadFile("/proc/self/setgroups")
+	if err != nil {
+		return fmt.Errorf("read setgroups: %w", err)
+	}
+	u.Setgroups = strings.TrimSpace(string(setgroups))
+	if u.CapEff, err = parseFile("/proc/self/status", probes.ParseCapEff); err != nil {
+		return err
+	}
+	r.User = u
+	return nil
+}
+
+func observeCgroup(r *probes.Report) error {
+	lines, err := parseFile("/proc/self/cgroup", probes.ParseCgroup)
+	if err != nil {
+		return err
+	}
+	r.Cgroup = lines
+	return nil
+}
+
+func observeClock(r *probes.Report) error {
+	var mono, boot unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono); err != nil {
+		return fmt.Errorf("read monotonic clock: %w", err)
+	}
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &boot); err != nil {
+		return fmt.Errorf("read boottime clock: %w", err)
+	}
+	r.Clock = &probes.Clock{MonotonicNS: mono.Nano(), BoottimeNS: boot.Nano()}
+	return nil
+}
+
+// parseFile opens path and hands it to parse.
+func parseFile[T any](path string, parse func(io.Reader) (T, error)) (T, error) {
+	var zero T
+	f, err := os.Open(path)
+	if err != nil {
+		return zero, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	v, err := parse(f)
+	if err != nil {
+		return zero, fmt.Errorf("parse %s: %w", path, err)
+	}
+	return v, nil
+}

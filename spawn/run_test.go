@@ -1,0 +1,243 @@
+package spawn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/probes"
+)
+
+// probePath is the nsprobe binary built once for these tests.
+var probePath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "nsprobe-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "make temp dir:", err)
+		os.Exit(1)
+	}
+	// A process in a new user namespace must be able to exec the probe.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "chmod temp dir:", err)
+		os.Exit(1)
+	}
+	probePath = filepath.Join(dir, "nsprobe")
+	build := exec.Command("go", "build", "-o", probePath, "github.com/nsverify/nsverify/probes/cmd/nsprobe")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build nsprobe:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func requireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creating namespaces other than user needs CAP_SYS_ADMIN; run the tests with sudo")
+	}
+}
+
+func requireKind(t testing.TB, k Kind) {
+	t.Helper()
+	if !Present(k) {
+		t.Skipf("this kernel has no %s namespaces (/proc/self/ns/%s is missing); it needs a newer kernel", k, k)
+	}
+}
+
+func ownNSID(t testing.TB, name string) probes.NSID {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/"+name, &st); err != nil {
+		t.Fatalf("stat own %s namespace: %v", name, err)
+	}
+	return probes.NSID{Dev: st.Dev, Ino: st.Ino}
+}
+
+func TestEmptySetSharesEverythingWithTheHost(t *testing.T) {
+	res, err := Run(t.Context(), Options{Probe: probePath, Set: None})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Report
+	for _, k := range Kinds {
+		if !Present(k) {
+			continue
+		}
+		got, ok := r.NS[string(k)]
+		if !ok {
+			t.Errorf("the report has no %s identity", k)
+			continue
+		}
+		if want := ownNSID(t, string(k)); got != want {
+			t.Errorf("%s identity = %v, the host's is %v", k, got, want)
+		}
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Hostname != host {
+		t.Errorf("hostname = %q, the host's is %q", r.Hostname, host)
+	}
+	if r.PID != res.PID || res.HostPID != res.PID {
+		t.Errorf("pid = %d, the host started %d", r.PID, res.PID)
+	}
+	if r.PPID != os.Getpid() {
+		t.Errorf("ppid = %d, want this test's pid %d", r.PPID, os.Getpid())
+	}
+	if r.User == nil || r.User.UID != os.Getuid() || r.User.GID != os.Getgid() {
+		t.Errorf("user = %+v, want uid %d gid %d", r.User, os.Getuid(), os.Getgid())
+	}
+	if len(r.Errors) != 0 {
+		t.Errorf("observations failed: %v", r.Errors)
+	}
+}
+
+func TestEachKindAloneIsolatesThatKindOnly(t *testing.T) {
+	requireRoot(t)
+	for _, k := range Kinds {
+		t.Run(string(k), func(t *testing.T) {
+			requireKind(t, k)
+			res, err := Run(t.Context(), Options{Probe: probePath, Set: SetOf(k)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, other := range Kinds {
+				if !Present(other) {
+					continue
+				}
+				got, want := res.Report.NS[string(other)], ownNSID(t, string(other))
+				if other == k && got == want {
+					t.Errorf("cloned with %s, the child's %s identity %v equals the host's", k, other, got)
+				}
+				if other != k && got != want {
+					t.Errorf("cloned with %s only, the child's %s identity %v differs from the host's %v", k, other, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestTimeOffsetsShiftTheChildsClocks(t *testing.T) {
+	requireRoot(t)
+	requireKind(t, Time)
+	const mono, boot = 7 * 24 * time.Hour, 9 * 24 * time.Hour
+	for _, set := range []Set{SetOf(Time), SetOf(Time, PID)} {
+		t.Run(set.String(), func(t *testing.T) {
+			before := clockNow(t, unix.CLOCK_MONOTONIC)
+			res, err := Run(t.Context(), Options{Probe: probePath, Set: set, Actions: Actions{MonotonicOffset: mono, BoottimeOffset: boot}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := res.Report
+			if r.Clock == nil {
+				t.Fatalf("no clock in the report; errors: %v", r.Errors)
+			}
+			shift := time.Duration(r.Clock.MonotonicNS - before)
+			if shift < mono || shift > mono+time.Minute {
+				t.Errorf("monotonic clock is shifted by %s, want %s", shift, mono)
+			}
+			if r.NS["time"] == ownNSID(t, "time") {
+				t.Error("the child's time namespace is the host's")
+			}
+			if set.Has(PID) && r.PID != 1 {
+				t.Errorf("with pid the observer's pid is %d, want 1", r.PID)
+			}
+			if res.HostPID == res.PID {
+				t.Error("the host pid of the observer is the launcher's")
+			}
+		})
+	}
+}
+
+func clockNow(t testing.TB, id int32) int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(id, &ts); err != nil {
+		t.Fatal(err)
+	}
+	return ts.Nano()
+}
+
+func TestAProbeThatHangsIsKilledAtTheDeadline(t *testing.T) {
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("needs the sleep command to stand in for a hanging probe")
+	}
+	start := time.Now()
+	_, err = Run(t.Context(), Options{Probe: sleep, Subcommand: "60", Timeout: 300 * time.Millisecond})
+	if err == nil {
+		t.Fatal("a probe that hangs was not reported")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("error %q does not wrap context.DeadlineExceeded", err)
+	}
+	var spawnErr *Error
+	if !errors.As(err, &spawnErr) || spawnErr.Set != None {
+		t.Errorf("error %q does not name the set", err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("Run returned after %s, long past the deadline", time.Since(start))
+	}
+}
+
+func TestCloneErrorsKeepTheErrno(t *testing.T) {
+	_, err := Run(t.Context(), Options{Probe: "/nonexistent/nsprobe", Set: None})
+	if !errors.Is(err, syscall.ENOENT) {
+		t.Errorf("error %v does not wrap ENOENT", err)
+	}
+}
+
+// benchSets are the sets the spawn benchmarks measure: the empty set, and
+// the walk-through's largest set.
+var benchSets = []Set{None, SetOf(UTS, IPC, PID, MNT, User, Net)}
+
+// BenchmarkRun measures Run; BenchmarkExec, the same probe with the same
+// clone flags through a plain exec.Cmd with its output discarded. Their
+// ratio is Run's own overhead.
+func BenchmarkRun(b *testing.B) {
+	requireRoot(b)
+	for _, set := range benchSets {
+		b.Run(set.String(), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Run(context.Background(), Options{Probe: probePath, Set: set}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkExec(b *testing.B) {
+	requireRoot(b)
+	for _, set := range benchSets {
+		b.Run(set.String(), func(b *testing.B) {
+			for b.Loop() {
+				cmd := exec.Command(probePath)
+				cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+				cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: set.CloneFlags(), Pdeathsig: syscall.SIGKILL}
+				if set.Has(User) {
+					cmd.SysProcAttr.UidMappings = toSysProcIDMaps(RootMap(0))
+					cmd.SysProcAttr.GidMappings = toSysProcIDMaps(RootMap(0))
+				}
+				if err := cmd.Run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,34 @@
+package suite
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/nsverify/nsverify/spawn"
+)
+
+var _ = Describe("the cgroup namespace", Label("ns:cgroup"), func() {
+	BeforeEach(needsRoot)
+	BeforeEach(func() { needsKinds(spawn.SetOf(spawn.Cgroup)) })
+
+	run := func(ctx SpecContext, set spawn.Set) {
+		m := NewMarkers()
+		opts := PlanFor(set, m)
+		dir, hostPath := DedicatedCgroup()
+		opts.CgroupDir = dir
+		c := RunChild(ctx, opts, m)
+		c.CgroupHostPath = hostPath
+		ExpectKind(c, spawn.Cgroup)
+	}
+
+	Context("when the child is cloned with cgroup into a cgroup of its own", func() {
+		It("sees that cgroup as /, while the host sees it at its real path", func(ctx SpecContext) {
+			run(ctx, spawn.SetOf(spawn.Cgroup))
+		})
+	})
+
+	Context("when the child is cloned without cgroup into a cgroup of its own", func() {
+		It("sees that cgroup at the host's path", func(ctx SpecContext) {
+			run(ctx, spawn.SetOf(spawn.UTS))
+		})
+	})
+})

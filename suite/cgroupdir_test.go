@@ -1,0 +1,93 @@
+package suite
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/nsverify/nsverify/probes"
+	"github.com/nsverify/nsverify/spawn"
+)
+
+// cgroup2Mount returns where the cgroup v2 hierarchy is mounted: on a
+// unified host /sys/fs/cgroup, on a hybrid one /sys/fs/cgroup/unified.
+func cgroup2Mount() (string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return "", fmt.Errorf("open mountinfo: %w", err)
+	}
+	defer f.Close()
+	mounts, err := probes.ParseMountinfo(f)
+	if err != nil {
+		return "", err
+	}
+	for _, m := range mounts {
+		if m.FSType == "cgroup2" {
+			return m.MountPoint, nil
+		}
+	}
+	return "", errors.New("find cgroup2 mount: no cgroup v2 hierarchy is mounted")
+}
+
+// ownCgroup2Path is the suite's own cgroup in the v2 hierarchy.
+func ownCgroup2Path() (string, error) {
+	f, err := os.Open("/proc/self/cgroup")
+	if err != nil {
+		return "", fmt.Errorf("open own cgroup: %w", err)
+	}
+	defer f.Close()
+	lines, err := probes.ParseCgroup(f)
+	if err != nil {
+		return "", err
+	}
+	path, ok := probes.CgroupPath(lines, "")
+	if !ok {
+		return "", errors.New("find own cgroup: no cgroup v2 line in /proc/self/cgroup")
+	}
+	return path, nil
+}
+
+// DedicatedCgroup makes a cgroup for one child, below the suite's own v2
+// cgroup so that whatever limits the suite also limits the child, and
+// removes it when the spec ends. It returns the directory and the path the
+// host sees the child at.
+func DedicatedCgroup() (dir, hostPath string) {
+	GinkgoHelper()
+	mount, err := cgroup2Mount()
+	if err != nil {
+		Skip("the cgroup oracle needs a cgroup v2 hierarchy to clone the child into a cgroup of its own (" + err.Error() + "); mount one, e.g. at /sys/fs/cgroup/unified")
+	}
+	own, err := ownCgroup2Path()
+	if err != nil {
+		Skip("the cgroup oracle needs the suite's own cgroup v2 path (" + err.Error() + ")")
+	}
+	hostPath = filepath.Join(own, "nsverify-"+randomHex(6))
+	dir = filepath.Join(mount, hostPath)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		Skip(fmt.Sprintf("the cgroup oracle needs a cgroup of its own, and making %s failed (%v); run as root on a host whose cgroup v2 hierarchy is writable", dir, err))
+	}
+	deferCleanup(func() { Expect(os.Remove(dir)).To(Succeed(), "remove the child's cgroup %s", dir) })
+	return dir, hostPath
+}
+
+// expectCgroup judges the cgroup view of c, cloned into the cgroup the host
+// sees at hostPath.
+func expectCgroup(c *Child, hostPath string) {
+	r := c.Report
+	Expect(r.Cgroup).NotTo(BeEmpty(), "cgroup: no /proc/self/cgroup from the child in %s; errors: %v", c.Set, r.Errors)
+	inside, ok := probes.CgroupPath(r.Cgroup, "")
+	Expect(ok).To(BeTrue(), "cgroup: no v2 line in the child's view %v", r.Cgroup)
+	if c.Set.Has(spawn.Cgroup) {
+		Expect(inside).To(Equal("/"), "cgroup: the child in %s sees its cgroup at %s, want / (the host sees it at %s)", c.Set, inside, hostPath)
+		for _, line := range r.Cgroup {
+			Expect(strings.HasSuffix(line, ":/")).To(BeTrue(), "cgroup: the child in %s sees a cgroup outside its namespace's root: %s", c.Set, line)
+		}
+		return
+	}
+	Expect(inside).To(Equal(hostPath), "cgroup: the child in %s, sharing cgroup, sees its cgroup at %s, the host at %s", c.Set, inside, hostPath)
+}

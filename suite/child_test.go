@@ -1,0 +1,120 @@
+package suite
+
+import (
+	"context"
+	"os"
+	"slices"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/probes"
+	"github.com/nsverify/nsverify/spawn"
+)
+
+// The time offsets a child in a new time namespace is given.
+const (
+	monotonicOffset = 7 * 24 * time.Hour
+	boottimeOffset  = 9 * 24 * time.Hour
+	// clockSlack bounds how long a child may take between the host's clock
+	// read and its own: generous, since a loaded machine is slow, and still
+	// far below the offsets.
+	clockSlack = time.Minute
+)
+
+// Child is one probe run with everything the oracles need to judge it: the
+// options it was started with, its result, and the host read before and
+// after it.
+type Child struct {
+	Set     spawn.Set
+	Opts    spawn.Options
+	Markers Markers
+	Result  *spawn.Result
+	Report  *probes.Report
+
+	MonotonicBefore, BoottimeBefore int64
+	MountinfoBefore, MountinfoAfter []byte
+	HostnameAfter, DomainnameAfter  string
+	HostMsgKeysAfter                []int32
+	HostLinksAfter                  []string
+	// CgroupHostPath is where the host sees the dedicated cgroup the child
+	// was cloned into, or empty when it was not given one.
+	CgroupHostPath string
+}
+
+// PlanFor returns the options that let every oracle speak for set: each kind
+// in the set gets the action that proves its isolation.
+func PlanFor(set spawn.Set, m Markers) spawn.Options {
+	opts := spawn.Options{Probe: probePath, Set: set}
+	if set.Has(spawn.UTS) {
+		opts.Actions.Hostname, opts.Actions.Domainname = m.Hostname, m.Domainname
+	}
+	if set.Has(spawn.IPC) {
+		opts.Actions.MsgQueueKey = m.ChildQueueKey
+	}
+	if set.Has(spawn.MNT) {
+		opts.Actions.MountProc = true
+	}
+	if set.Has(spawn.Net) {
+		opts.Actions.MarkerLink = m.ChildLink
+	}
+	if set.Has(spawn.Time) {
+		opts.Actions.MonotonicOffset, opts.Actions.BoottimeOffset = monotonicOffset, boottimeOffset
+	}
+	if set.Has(spawn.User) {
+		// The walk-through's map: root inside is root outside.
+		opts.UIDMap, opts.GIDMap = spawn.RootMap(0), spawn.RootMap(0)
+	}
+	return opts
+}
+
+// RunChild runs the probe with opts, reads the host around it, and attaches
+// the report to the spec so a failure shows inside and host side by side.
+func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
+	GinkgoHelper()
+	c := &Child{Set: opts.Set, Opts: opts, Markers: m}
+	c.MountinfoBefore = hostMountinfo()
+	c.MonotonicBefore = clockNow(unix.CLOCK_MONOTONIC)
+	c.BoottimeBefore = clockNow(unix.CLOCK_BOOTTIME)
+	res, err := spawn.Run(ctx, opts)
+	Expect(err).NotTo(HaveOccurred(), "run the probe in %s", opts.Set)
+	c.Result, c.Report = res, res.Report
+	c.MountinfoAfter = hostMountinfo()
+	c.HostnameAfter, c.DomainnameAfter, err = uname()
+	Expect(err).NotTo(HaveOccurred())
+	c.HostMsgKeysAfter, err = hostMsgKeys()
+	Expect(err).NotTo(HaveOccurred())
+	c.HostLinksAfter, err = hostLinkNames()
+	Expect(err).NotTo(HaveOccurred())
+	addReportEntry("child "+opts.Set.String(), map[string]any{
+		"set":         opts.Set.String(),
+		"args":        res.Args,
+		"pid":         res.PID,
+		"host_pid":    res.HostPID,
+		"report":      res.Report,
+		"host_report": host.Report,
+	})
+	return c
+}
+
+// needsRoot skips a spec that cannot run without CAP_SYS_ADMIN.
+func needsRoot() {
+	if !isRoot() {
+		Skip("needs root: creating namespaces other than user needs CAP_SYS_ADMIN in the initial user namespace; run the suite with sudo")
+	}
+}
+
+func isRoot() bool { return os.Geteuid() == 0 }
+
+// needsKinds skips a spec whose set holds a kind this kernel lacks.
+func needsKinds(set spawn.Set) {
+	for _, k := range set.Kinds() {
+		if !spawn.Present(k) {
+			Skip("this kernel has no " + string(k) + " namespaces (/proc/self/ns/" + string(k) + " is missing); a kernel that has them is needed to verify " + string(k))
+		}
+	}
+}
+
+func has[T comparable](list []T, v T) bool { return slices.Contains(list, v) }

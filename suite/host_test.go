@@ -1,0 +1,142 @@
+package suite
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/probes"
+	"github.com/nsverify/nsverify/spawn"
+)
+
+// Host is what the suite knows of the host: the probe's report with the
+// empty set, and the same values read directly by the suite's own process.
+type Host struct {
+	Report     *probes.Report
+	NS         map[string]probes.NSID
+	Hostname   string
+	Domainname string
+	UID, GID   int
+	UIDMap     []probes.IDRange
+	GIDMap     []probes.IDRange
+}
+
+// ReadHost runs the probe with no namespace and reads the host directly.
+func ReadHost(probe string) (*Host, error) {
+	res, err := spawn.Run(context.Background(), spawn.Options{Probe: probe, Set: spawn.None})
+	if err != nil {
+		return nil, fmt.Errorf("run probe with the empty set: %w", err)
+	}
+	h := &Host{Report: res.Report, NS: map[string]probes.NSID{}, UID: os.Getuid(), GID: os.Getgid()}
+	entries, err := os.ReadDir("/proc/self/ns")
+	if err != nil {
+		return nil, fmt.Errorf("read own namespaces: %w", err)
+	}
+	for _, e := range entries {
+		id, err := nsID("/proc/self/ns/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		h.NS[e.Name()] = id
+	}
+	if h.Hostname, h.Domainname, err = uname(); err != nil {
+		return nil, err
+	}
+	if h.UIDMap, err = readIDMap("/proc/self/uid_map"); err != nil {
+		return nil, err
+	}
+	if h.GIDMap, err = readIDMap("/proc/self/gid_map"); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+func nsID(path string) (probes.NSID, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return probes.NSID{}, fmt.Errorf("stat namespace: %w", err)
+	}
+	return probes.NSID{Dev: st.Dev, Ino: st.Ino}, nil
+}
+
+func uname() (hostname, domainname string, err error) {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return "", "", fmt.Errorf("read uname: %w", err)
+	}
+	return unix.ByteSliceToString(u.Nodename[:]), unix.ByteSliceToString(u.Domainname[:]), nil
+}
+
+func readIDMap(path string) ([]probes.IDRange, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open id map: %w", err)
+	}
+	defer f.Close()
+	return probes.ParseIDMap(f)
+}
+
+// hostMsgKeys returns the keys of the host's SysV message queues.
+func hostMsgKeys() ([]int32, error) {
+	f, err := os.Open("/proc/sysvipc/msg")
+	if err != nil {
+		return nil, fmt.Errorf("open sysvipc msg: %w", err)
+	}
+	defer f.Close()
+	objs, err := probes.ParseSysvIPC(f)
+	if err != nil {
+		return nil, err
+	}
+	return msgKeys(&probes.IPC{Msg: objs}), nil
+}
+
+func msgKeys(ipc *probes.IPC) []int32 {
+	if ipc == nil {
+		return nil
+	}
+	keys := make([]int32, 0, len(ipc.Msg))
+	for _, o := range ipc.Msg {
+		keys = append(keys, o.Key)
+	}
+	return keys
+}
+
+// hostLinkNames lists the host's links through netlink, from the suite's
+// own network namespace.
+func hostLinkNames() ([]string, error) {
+	links, err := netlink.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("list host links: %w", err)
+	}
+	names := make([]string, len(links))
+	for i, l := range links {
+		names[i] = l.Attrs().Name
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// hostMountinfo is the host's mount table as text, for before/after checks.
+func hostMountinfo() []byte {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return []byte("read mountinfo: " + err.Error())
+	}
+	return bytes.TrimSpace(b)
+}
+
+func clockNow(id int32) int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(id, &ts); err != nil {
+		return 0
+	}
+	return ts.Nano()
+}
+
+var _ = time.Second

@@ -1,0 +1,153 @@
+package suite
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// deferCleanup and addReportEntry are the two Ginkgo calls the oracles
+// make. The matrix benchmark swaps them to run the very same code outside
+// a spec.
+var (
+	deferCleanup   = func(f func()) { DeferCleanup(f) }
+	addReportEntry = func(name string, value any) {
+		AddReportEntry(name, value, ReportEntryVisibilityFailureOrVerbose)
+	}
+)
+
+// Markers are the unique names one spec uses, so parallel specs never see
+// each other's queues, links or hostnames.
+type Markers struct {
+	// HostQueueKey and HostLink exist on the host while the spec runs.
+	HostQueueKey int32
+	HostLink     string
+	// The child creates these inside its own namespaces.
+	ChildQueueKey int32
+	ChildLink     string
+	Hostname      string
+	Domainname    string
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func randomKey() int32 {
+	var b [4]byte
+	for {
+		if _, err := rand.Read(b[:]); err != nil {
+			panic(err)
+		}
+		// Positive and not IPC_PRIVATE (0).
+		if k := int32(binary.LittleEndian.Uint32(b[:]) & 0x7fffffff); k != 0 {
+			return k
+		}
+	}
+}
+
+// NewMarkers returns fresh names, and makes sure that whatever the child
+// was asked to create cannot outlive the spec on the host even if a clone
+// flag were dropped (the cleanup then removes it, and the spec has failed).
+func NewMarkers() Markers {
+	id := randomHex(4)
+	m := Markers{
+		ChildQueueKey: randomKey(),
+		ChildLink:     "nsvc" + id,
+		Hostname:      "nsv-" + id,
+		Domainname:    "nsv-domain-" + id,
+	}
+	deferCleanup(func() {
+		removeQueueByKey(m.ChildQueueKey)
+		removeLinkByName(m.ChildLink)
+		restoreHostname()
+	})
+	return m
+}
+
+// WithHostQueue creates a SysV message queue on the host with a unique key,
+// removed when the spec ends.
+func (m Markers) WithHostQueue() Markers {
+	for range 16 {
+		key := randomKey()
+		id, err := msgget(key, unix.IPC_CREAT|unix.IPC_EXCL|0o600)
+		if errors.Is(err, unix.EEXIST) {
+			continue
+		}
+		Expect(err).NotTo(HaveOccurred(), "create a host SysV queue")
+		deferCleanup(func() { _ = msgRemove(id) })
+		m.HostQueueKey = key
+		return m
+	}
+	Fail("create a host SysV queue: 16 random keys were all taken")
+	return m
+}
+
+// WithHostLink adds a veth pair on the host with a unique name, removed when
+// the spec ends. veth, not dummy: dummy is a module some kernels lack.
+func (m Markers) WithHostLink() Markers {
+	id := randomHex(4)
+	name := "nsvh" + id
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name}, PeerName: "nsvp" + id}
+	Expect(netlink.LinkAdd(veth)).To(Succeed(), "add host marker link %s", name)
+	deferCleanup(func() { removeLinkByName(name) })
+	m.HostLink = name
+	return m
+}
+
+func msgget(key int32, flags int) (int, error) {
+	id, _, errno := unix.Syscall(unix.SYS_MSGGET, uintptr(key), uintptr(flags), 0)
+	if errno != 0 {
+		return -1, fmt.Errorf("msgget %d: %w", key, errno)
+	}
+	return int(id), nil
+}
+
+func msgRemove(id int) error {
+	_, _, errno := unix.Syscall(unix.SYS_MSGCTL, uintptr(id), unix.IPC_RMID, 0)
+	if errno != 0 {
+		return fmt.Errorf("msgctl IPC_RMID %d: %w", id, errno)
+	}
+	return nil
+}
+
+func removeQueueByKey(key int32) {
+	if id, err := msgget(key, 0); err == nil {
+		_ = msgRemove(id)
+	}
+}
+
+func removeLinkByName(name string) {
+	if l, err := netlink.LinkByName(name); err == nil {
+		_ = netlink.LinkDel(l)
+	}
+}
+
+// restoreHostname puts back the host's hostname and domainname if a child
+// changed them (possible only if a uts flag were dropped).
+func restoreHostname() {
+	if host == nil {
+		return
+	}
+	name, domain, err := uname()
+	if err != nil {
+		return
+	}
+	if name != host.Hostname {
+		_ = unix.Sethostname([]byte(host.Hostname))
+	}
+	if domain != host.Domainname {
+		_ = unix.Setdomainname([]byte(host.Domainname))
+	}
+}

@@ -1,0 +1,120 @@
+package suite
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/onsi/gomega"
+
+	"github.com/nsverify/nsverify/spawn"
+)
+
+// BenchmarkMatrix measures, in one run, the floor and the matrix over every
+// subset of the kinds this kernel has:
+//
+//   - floor: the bare cost of cloning and exec'ing the probe with each set's
+//     flags, its output discarded;
+//   - matrix: what each matrix entry does (markers, a dedicated cgroup, the
+//     probe with its actions through spawn, the host reads, every oracle).
+//
+// It reports both per full pass (ms/pass) and their ratio. Run it with
+//
+//	go test -run '^$' -bench Matrix -benchtime 3x ./suite
+func BenchmarkMatrix(b *testing.B) {
+	if !isRoot() {
+		b.Skip("needs root: the matrix creates every kind of namespace")
+	}
+	dir := b.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	probePath = filepath.Join(dir, "nsprobe")
+	build := exec.Command("go", "build", "-o", probePath, "github.com/nsverify/nsverify/probes/cmd/nsprobe")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("build nsprobe: %v\n%s", err, out)
+	}
+	var err error
+	if host, err = ReadHost(probePath); err != nil {
+		b.Fatal(err)
+	}
+
+	// Run the suite's own oracles, with failures and cleanups routed to b.
+	gomega.RegisterFailHandler(func(message string, _ ...int) { b.Fatal(message) })
+	var cleanups []func()
+	runCleanups := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+		cleanups = nil
+	}
+	deferCleanup = func(f func()) { cleanups = append(cleanups, f) }
+	addReportEntry = func(string, any) {}
+	var suiteCleanups []func()
+	deferCleanup = func(f func()) { suiteCleanups = append(suiteCleanups, f) }
+	sharedMarkers = Markers{}.WithHostQueue().WithHostLink()
+	b.Cleanup(func() {
+		for i := len(suiteCleanups) - 1; i >= 0; i-- {
+			suiteCleanups[i]()
+		}
+	})
+	deferCleanup = func(f func()) { cleanups = append(cleanups, f) }
+
+	var sets []spawn.Set
+	for _, set := range spawn.PowerSet(spawn.All) {
+		if presentAll(set) {
+			sets = append(sets, set)
+		}
+	}
+	ctx := context.Background()
+	var floor, matrix time.Duration
+	for b.Loop() {
+		start := time.Now()
+		for _, set := range sets {
+			bareExec(b, set)
+		}
+		floor += time.Since(start)
+
+		start = time.Now()
+		for _, set := range sets {
+			VerifySet(ctx, set)
+			runCleanups()
+		}
+		matrix += time.Since(start)
+	}
+	passes := float64(b.N)
+	b.ReportMetric(float64(len(sets)), "sets/pass")
+	b.ReportMetric(float64(floor.Milliseconds())/passes, "floor-ms/pass")
+	b.ReportMetric(float64(matrix.Milliseconds())/passes, "matrix-ms/pass")
+	b.ReportMetric(float64(matrix)/float64(floor), "matrix/floor")
+}
+
+func presentAll(set spawn.Set) bool {
+	for _, k := range set.Kinds() {
+		if !spawn.Present(k) {
+			return false
+		}
+	}
+	return true
+}
+
+// bareExec clones and execs the probe with set's flags and nothing else.
+func bareExec(b *testing.B, set spawn.Set) {
+	cmd := exec.Command(probePath)
+	cmd.Env = []string{}
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: set.CloneFlags(), Pdeathsig: syscall.SIGKILL}
+	if set.Has(spawn.User) {
+		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}}
+		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}}
+	}
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("exec the probe in %s: %v", set, err)
+	}
+}

@@ -1,0 +1,59 @@
+package suite
+
+import (
+	"context"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/nsverify/nsverify/spawn"
+)
+
+// sharedMarkers are the host's marker queue and link for the matrix: made
+// once per parallel process, since a matrix entry only reads them.
+var sharedMarkers Markers
+
+// matrixEntries is one entry per subset of all eight kinds, named by the
+// set and labelled with each kind it isolates. It is built before the specs
+// run, identical in every parallel process.
+func matrixEntries() []TableEntry {
+	sets := spawn.PowerSet(spawn.All)
+	entries := make([]TableEntry, 0, len(sets))
+	for _, set := range sets {
+		labels := Labels{"matrix"}
+		for _, k := range set.Kinds() {
+			labels = append(labels, "ns:"+string(k))
+		}
+		entries = append(entries, Entry(set.String(), labels, set))
+	}
+	return entries
+}
+
+// VerifySet makes one child in set, in a cgroup of its own, and asserts all
+// eight kinds on it: isolated when in set, shared when not.
+func VerifySet(ctx context.Context, set spawn.Set) *Child {
+	m := NewMarkers()
+	m.HostQueueKey, m.HostLink = sharedMarkers.HostQueueKey, sharedMarkers.HostLink
+	opts := PlanFor(set, m)
+	dir, hostPath := DedicatedCgroup()
+	opts.CgroupDir = dir
+	c := RunChild(ctx, opts, m)
+	c.CgroupHostPath = hostPath
+	for _, k := range spawn.Kinds {
+		if spawn.Present(k) {
+			ExpectKind(c, k)
+		}
+	}
+	return c
+}
+
+var _ = Describe("the combination matrix", func() {
+	BeforeEach(needsRoot)
+
+	DescribeTable("a child cloned with a set of kinds is isolated in exactly those, and shares the others",
+		func(ctx SpecContext, set spawn.Set) {
+			needsKinds(set)
+			VerifySet(ctx, set)
+		},
+		matrixEntries(),
+	)
+})

@@ -1,0 +1,35 @@
+package suite
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/nsverify/nsverify/spawn"
+)
+
+var _ = Describe("the time namespace", Label("ns:time"), func() {
+	BeforeEach(needsRoot)
+	BeforeEach(func() { needsKinds(spawn.SetOf(spawn.Time)) })
+
+	Context("when the child is cloned with time and given offsets", func() {
+		It("reads monotonic and boottime clocks shifted by those offsets, while the host's are not", func(ctx SpecContext) {
+			m := NewMarkers()
+			c := RunChild(ctx, PlanFor(spawn.SetOf(spawn.Time), m), m)
+			ExpectKind(c, spawn.Time)
+		})
+
+		It("is still pid 1 when cloned with pid as well, though its launcher wrote the offsets", func(ctx SpecContext) {
+			m := NewMarkers()
+			c := RunChild(ctx, PlanFor(spawn.SetOf(spawn.PID, spawn.Time), m), m)
+			ExpectKind(c, spawn.Time)
+			ExpectKind(c, spawn.PID)
+		})
+	})
+
+	Context("when the child is cloned without time", func() {
+		It("reads the host's clocks", func(ctx SpecContext) {
+			m := NewMarkers()
+			c := RunChild(ctx, PlanFor(spawn.SetOf(spawn.UTS), m), m)
+			ExpectKind(c, spawn.Time)
+		})
+	})
+})
