@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -91,13 +92,13 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 		args = append(args, opts.Subcommand)
 	}
 	args = append(args, opts.Actions.args()...)
-	if opts.Actions.MountProc {
-		mnt, err := ownNS("mnt")
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		// The probe refuses to mount /proc in this mount namespace.
-		args = append(args, "-parent-mnt", mnt)
+	// The probe refuses every action in the namespaces of its parent.
+	parent, err := ownNamespaces(opts.Actions)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if parent != "" {
+		args = append(args, "-parent-ns", parent)
 	}
 	flags := opts.Set.CloneFlags()
 	if opts.twoStage() {
@@ -159,11 +160,29 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 	return cmd, args, release, nil
 }
 
-// ownNS returns "dev:ino" of the caller's namespace of the given kind.
-func ownNS(kind string) (string, error) {
-	var st unix.Stat_t
-	if err := unix.Stat("/proc/self/ns/"+kind, &st); err != nil {
-		return "", fmt.Errorf("stat own %s namespace: %w", kind, err)
+// ownNamespaces returns "kind=dev:ino,…" of the caller's namespaces that
+// the actions would change if the child shared them.
+func ownNamespaces(a Actions) (string, error) {
+	var kinds []string
+	if a.Hostname != "" || a.Domainname != "" {
+		kinds = append(kinds, "uts")
 	}
-	return strconv.FormatUint(st.Dev, 10) + ":" + strconv.FormatUint(st.Ino, 10), nil
+	if a.MsgQueueKey != 0 {
+		kinds = append(kinds, "ipc")
+	}
+	if a.MountProc {
+		kinds = append(kinds, "mnt")
+	}
+	if a.MarkerLink != "" {
+		kinds = append(kinds, "net")
+	}
+	var parts []string
+	for _, kind := range kinds {
+		var st unix.Stat_t
+		if err := unix.Stat("/proc/self/ns/"+kind, &st); err != nil {
+			return "", fmt.Errorf("stat own %s namespace: %w", kind, err)
+		}
+		parts = append(parts, kind+"="+strconv.FormatUint(st.Dev, 10)+":"+strconv.FormatUint(st.Ino, 10))
+	}
+	return strings.Join(parts, ","), nil
 }

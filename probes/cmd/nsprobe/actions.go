@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -16,6 +15,20 @@ import (
 // act runs the actions the flags ask for. A failed action is reported under
 // the observation it affects, and that observation still runs.
 func act(cfg *config, r *probes.Report) {
+	// Each action changes one namespace; in the parent's (or init's) it
+	// would change the host, so it is refused there.
+	if (cfg.hostname != "" || cfg.domainname != "") && !inNewNamespace("uts", cfg.parentNS, r, "hostname") {
+		cfg.hostname, cfg.domainname = "", ""
+	}
+	if cfg.msgqKey != 0 && !inNewNamespace("ipc", cfg.parentNS, r, "ipc") {
+		cfg.msgqKey = 0
+	}
+	if cfg.markerLink != "" && !inNewNamespace("net", cfg.parentNS, r, "links") {
+		cfg.markerLink = ""
+	}
+	if cfg.mountProc && !inNewNamespace("mnt", cfg.parentNS, r, "proc") {
+		cfg.mountProc = false
+	}
 	if cfg.hostname != "" {
 		if err := unix.Sethostname([]byte(cfg.hostname)); err != nil {
 			fail(r, "hostname", fmt.Errorf("set hostname: %w", err))
@@ -41,7 +54,7 @@ func act(cfg *config, r *probes.Report) {
 		}
 	}
 	if cfg.mountProc {
-		if err := mountProc(cfg.parentMnt); err != nil {
+		if err := mountProc(); err != nil {
 			fail(r, "proc", err)
 		} else {
 			done(r, "mount-proc")
@@ -65,31 +78,37 @@ func act(cfg *config, r *probes.Report) {
 	}
 }
 
-// mountProc mounts a fresh /proc, but only in a mount namespace that is
-// neither init's nor the parent's, and only after making / recursively
-// private: on a systemd host / is shared, and a /proc mounted without this
-// would propagate back and break the host's.
-func mountProc(parentMnt string) error {
-	own, err := nsID("/proc/self/ns/mnt")
+// inNewNamespace reports whether the probe's namespace of kind is neither
+// init's nor the parent's; when it is, it records the refusal under name.
+func inNewNamespace(kind string, parent map[string]probes.NSID, r *probes.Report, name string) bool {
+	own, err := nsID("/proc/self/ns/" + kind)
 	if err != nil {
-		return fmt.Errorf("mount proc: %w", err)
+		fail(r, name, fmt.Errorf("refused: cannot tell whether the %s namespace is new: %w", kind, err))
+		return false
 	}
 	forbidden := []probes.NSID{}
-	if initMnt, err := nsID("/proc/1/ns/mnt"); err == nil {
-		forbidden = append(forbidden, initMnt)
+	// In a new pid namespace with the host's /proc, pid 1 is still the
+	// host's init, so this holds there too.
+	if initNS, err := nsID("/proc/1/ns/" + kind); err == nil {
+		forbidden = append(forbidden, initNS)
 	}
-	if parentMnt != "" {
-		id, err := parseNSID(parentMnt)
-		if err != nil {
-			return fmt.Errorf("mount proc: %w", err)
-		}
+	if id, ok := parent[kind]; ok {
 		forbidden = append(forbidden, id)
 	}
 	for _, f := range forbidden {
 		if own == f {
-			return errors.New("mount proc: refused: not in a new mount namespace")
+			fail(r, name, fmt.Errorf("refused: not in a new %s namespace", kind))
+			return false
 		}
 	}
+	return true
+}
+
+// mountProc mounts a fresh /proc after making / recursively private: on a
+// systemd host / is shared, and a /proc mounted without this would
+// propagate back and break the host's. The caller has made sure the mount
+// namespace is a new one.
+func mountProc() error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make / private: %w", err)
 	}
@@ -97,6 +116,23 @@ func mountProc(parentMnt string) error {
 		return fmt.Errorf("mount proc: %w", err)
 	}
 	return nil
+}
+
+// parseParentNS parses "mnt=DEV:INO,uts=DEV:INO".
+func parseParentNS(v string) (map[string]probes.NSID, error) {
+	ids := map[string]probes.NSID{}
+	for _, part := range strings.Split(v, ",") {
+		kind, id, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, fmt.Errorf("parse -parent-ns %q: want KIND=DEV:INO", part)
+		}
+		nsid, err := parseNSID(id)
+		if err != nil {
+			return nil, err
+		}
+		ids[kind] = nsid
+	}
+	return ids, nil
 }
 
 func parseNSID(s string) (probes.NSID, error) {

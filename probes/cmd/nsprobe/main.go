@@ -20,7 +20,7 @@ type config struct {
 	domainname      string
 	msgqKey         int64
 	mountProc       bool
-	parentMnt       string
+	parentNS        map[string]probes.NSID
 	markerLink      string
 	createFile      string
 	timens          bool
@@ -64,7 +64,11 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.domainname, "domainname", "", "set this domainname before observing")
 	fs.Int64Var(&cfg.msgqKey, "msgq", 0, "create a SysV message queue with this key (not 0)")
 	fs.BoolVar(&cfg.mountProc, "mount-proc", false, "make / recursively private and mount a fresh /proc (only in a new mount namespace)")
-	fs.StringVar(&cfg.parentMnt, "parent-mnt", "", "DEV:INO of the parent's mount namespace, where /proc is never mounted")
+	fs.Func("parent-ns", "KIND=DEV:INO,... the parent's namespaces, where no action is ever done", func(v string) error {
+		ids, err := parseParentNS(v)
+		cfg.parentNS = ids
+		return err
+	})
 	fs.StringVar(&cfg.markerLink, "marker-link", "", "add a bridge (or veth pair) with this name")
 	fs.StringVar(&cfg.createFile, "create-file", "", "create an empty file at this path (it must not exist)")
 	fs.BoolVar(&cfg.timens, "timens", false, "create a time namespace, write the offsets, and observe from a child inside it")
