@@ -12,26 +12,29 @@ import (
 	"time"
 )
 
-// ParseSysvIPC parses /proc/sysvipc/msg, shm or sem: a header line, then
-// one row per object whose first two columns are the key and the id.
+// ParseSysvIPC parses /proc/sysvipc/msg, shm or sem: a header line (whose
+// first column is "key"), then one row per object whose first two columns
+// are the key (a signed decimal key_t) and the id.
 func ParseSysvIPC(r io.Reader) ([]IPCObject, error) {
 	sc := bufio.NewScanner(r)
-	objs := []IPCObject{}
-	header := true
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if header {
-			header = false
-			if strings.HasPrefix(line, "key") {
-				continue
-			}
+	if !sc.Scan() {
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("read sysvipc: %w", err)
 		}
-		if line == "" {
+		return nil, errors.New("parse sysvipc: empty input, want a header line starting with key")
+	}
+	// The header tells a sysvipc file from some other file read by mistake.
+	if fields := strings.Fields(sc.Text()); len(fields) < 2 || fields[0] != "key" {
+		return nil, fmt.Errorf("parse sysvipc: first line %q is not the header (key id perms …)", sc.Text())
+	}
+	objs := []IPCObject{}
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 0 {
 			continue
 		}
-		fields := strings.Fields(line)
 		if len(fields) < 2 {
-			return nil, fmt.Errorf("parse sysvipc: short row %q", line)
+			return nil, fmt.Errorf("parse sysvipc: short row %q", sc.Text())
 		}
 		key, err := strconv.ParseInt(fields[0], 10, 32)
 		if err != nil {
@@ -50,7 +53,7 @@ func ParseSysvIPC(r io.Reader) ([]IPCObject, error) {
 }
 
 // ParseIDMap parses /proc/PID/uid_map or gid_map: "inside outside count"
-// per line.
+// per line. A map that was never written is empty, and so is the result.
 func ParseIDMap(r io.Reader) ([]IDRange, error) {
 	sc := bufio.NewScanner(r)
 	ranges := []IDRange{}
@@ -60,7 +63,7 @@ func ParseIDMap(r io.Reader) ([]IDRange, error) {
 			continue
 		}
 		if len(fields) != 3 {
-			return nil, fmt.Errorf("parse id map: want 3 fields, got %q", sc.Text())
+			return nil, fmt.Errorf("parse id map: want 3 fields (inside outside count), got %q", sc.Text())
 		}
 		var rg IDRange
 		for i, f := range fields {
@@ -78,8 +81,8 @@ func ParseIDMap(r io.Reader) ([]IDRange, error) {
 	return ranges, nil
 }
 
-// ParseCgroup parses /proc/PID/cgroup into its trimmed lines
-// ("hierarchy-id:controllers:path").
+// ParseCgroup parses /proc/PID/cgroup into its trimmed lines, each
+// "hierarchy-id:controllers:path". Blank lines are dropped.
 func ParseCgroup(r io.Reader) ([]string, error) {
 	sc := bufio.NewScanner(r)
 	lines := []string{}
@@ -88,8 +91,13 @@ func ParseCgroup(r io.Reader) ([]string, error) {
 		if line == "" {
 			continue
 		}
-		if strings.Count(line, ":") < 2 {
-			return nil, fmt.Errorf("parse cgroup: malformed line %q", line)
+		// The path may itself hold colons, so only the first two count.
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 || !strings.HasPrefix(parts[2], "/") {
+			return nil, fmt.Errorf("parse cgroup: line %q is not hierarchy-id:controllers:/path", line)
+		}
+		if _, err := strconv.Atoi(parts[0]); err != nil {
+			return nil, fmt.Errorf("parse cgroup: line %q: hierarchy id: %w", line, err)
 		}
 		lines = append(lines, line)
 	}
@@ -99,8 +107,11 @@ func ParseCgroup(r io.Reader) ([]string, error) {
 	return lines, nil
 }
 
-// CgroupPath returns the path of the cgroup lines' hierarchy whose
-// controller list holds controller; "" means the v2 line ("0::/path").
+// CgroupPath returns the path in lines (as ParseCgroup returns them) of the
+// hierarchy that controller belongs to. The empty controller means the
+// cgroup v2 hierarchy, the line "0::/path"; any other is looked up in the
+// comma-separated controller lists of cgroup v1 lines ("memory",
+// "cpuacct" in "3:cpu,cpuacct:/", "name=systemd").
 func CgroupPath(lines []string, controller string) (string, bool) {
 	for _, line := range lines {
 		parts := strings.SplitN(line, ":", 3)
@@ -122,13 +133,20 @@ func CgroupPath(lines []string, controller string) (string, bool) {
 	return "", false
 }
 
-// ParseCapEff returns the hex of the CapEff line of /proc/PID/status.
+// ParseCapEff returns the hex of the CapEff line of /proc/PID/status, as
+// the kernel prints it (16 digits, "000001ffffffffff" for full root).
 func ParseCapEff(r io.Reader) (string, error) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "CapEff:"); ok {
-			return strings.TrimSpace(v), nil
+		v, ok := strings.CutPrefix(sc.Text(), "CapEff:")
+		if !ok {
+			continue
 		}
+		v = strings.TrimSpace(v)
+		if _, err := strconv.ParseUint(v, 16, 64); err != nil {
+			return "", fmt.Errorf("parse status: CapEff %q is not a 64-bit hex mask", v)
+		}
+		return v, nil
 	}
 	if err := sc.Err(); err != nil {
 		return "", fmt.Errorf("read status: %w", err)
@@ -137,7 +155,11 @@ func ParseCapEff(r io.Reader) (string, error) {
 }
 
 // ParseTimensOffsets parses /proc/PID/timens_offsets: one line per clock,
-// "<clock> <seconds> <nanoseconds>", the clock named or numbered.
+// "<clock> <seconds> <nanoseconds>", with the clock named as the kernel
+// prints it ("monotonic", "boottime") or numbered as it may be written
+// (1, 7). The kernel normalises a negative offset to negative seconds and
+// non-negative nanoseconds ("-2 500000000" is -1.5 s). A clock without a
+// line has no offset.
 func ParseTimensOffsets(r io.Reader) (monotonic, boottime time.Duration, err error) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
@@ -146,15 +168,22 @@ func ParseTimensOffsets(r io.Reader) (monotonic, boottime time.Duration, err err
 			continue
 		}
 		if len(fields) != 3 {
-			return 0, 0, fmt.Errorf("parse timens offsets: want 3 fields, got %q", sc.Text())
+			return 0, 0, fmt.Errorf("parse timens offsets: want 3 fields (clock seconds nanoseconds), got %q", sc.Text())
 		}
 		sec, err := strconv.ParseInt(fields[1], 10, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("parse timens offsets: %w", err)
+			return 0, 0, fmt.Errorf("parse timens offsets seconds: %w", err)
 		}
 		nsec, err := strconv.ParseInt(fields[2], 10, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("parse timens offsets: %w", err)
+			return 0, 0, fmt.Errorf("parse timens offsets nanoseconds: %w", err)
+		}
+		if nsec < 0 || nsec >= int64(time.Second) {
+			return 0, 0, fmt.Errorf("parse timens offsets: nanoseconds %d out of range [0, 999999999] in %q", nsec, sc.Text())
+		}
+		const maxSec = int64(1<<63-1) / int64(time.Second)
+		if sec > maxSec || sec < -maxSec {
+			return 0, 0, fmt.Errorf("parse timens offsets: %d seconds do not fit a time.Duration", sec)
 		}
 		d := time.Duration(sec)*time.Second + time.Duration(nsec)
 		switch fields[0] {
@@ -163,7 +192,7 @@ func ParseTimensOffsets(r io.Reader) (monotonic, boottime time.Duration, err err
 		case "boottime", "7":
 			boottime = d
 		default:
-			return 0, 0, fmt.Errorf("parse timens offsets: unknown clock %q", fields[0])
+			return 0, 0, fmt.Errorf("parse timens offsets: unknown clock %q, want monotonic or boottime", fields[0])
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -172,52 +201,110 @@ func ParseTimensOffsets(r io.Reader) (monotonic, boottime time.Duration, err err
 	return monotonic, boottime, nil
 }
 
-// Mount is one line of /proc/PID/mountinfo.
+// Mount is one line of /proc/PID/mountinfo (see proc(5)). Paths are
+// unescaped: the kernel writes a space in a mount point as \040.
 type Mount struct {
 	ID, Parent int
+	// MajorMinor is the st_dev of files on the mount, "0:21".
+	MajorMinor string
+	// Root is the path of the mounted directory within its filesystem.
+	Root       string
 	MountPoint string
-	Options    string
-	// Optional holds the optional fields, such as "shared:1" or "master:2".
+	// Options are the per-mount options ("rw,nosuid,relatime").
+	Options string
+	// Optional holds the optional fields, such as "shared:1" or "master:2",
+	// nil when there are none (a private mount).
 	Optional []string
 	FSType   string
 	Source   string
+	// SuperOptions are the per-superblock options.
+	SuperOptions string
 }
 
-// ParseMountinfo parses /proc/PID/mountinfo (see proc(5)).
+// Propagation names m's propagation type from its optional fields:
+// "shared", "slave", "shared,slave" (a slave that is also shared),
+// "unbindable" or "private".
+func (m Mount) Propagation() string {
+	var shared, slave, unbindable bool
+	for _, f := range m.Optional {
+		switch {
+		case strings.HasPrefix(f, "shared:"):
+			shared = true
+		case strings.HasPrefix(f, "master:"):
+			slave = true
+		case f == "unbindable":
+			unbindable = true
+		}
+	}
+	switch {
+	case shared && slave:
+		return "shared,slave"
+	case shared:
+		return "shared"
+	case slave:
+		return "slave"
+	case unbindable:
+		return "unbindable"
+	}
+	return "private"
+}
+
+// ParseMountinfo parses /proc/PID/mountinfo (see proc(5)):
+//
+//	36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
+//
+// The optional fields run up to the lone "-", after which come the
+// filesystem type, the source and the superblock options.
 func ParseMountinfo(r io.Reader) ([]Mount, error) {
 	sc := bufio.NewScanner(r)
+	// A line may be long: overlay mounts carry every lower directory.
 	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	mounts := []Mount{}
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.TrimSpace(line) == "" {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
 			continue
 		}
-		pre, post, ok := strings.Cut(line, " - ")
-		if !ok {
-			return nil, fmt.Errorf("parse mountinfo: no separator in %q", line)
+		sep := -1
+		// The first six fields are fixed; the separator comes after them.
+		for i := 6; i < len(fields); i++ {
+			if fields[i] == "-" {
+				sep = i
+				break
+			}
 		}
-		f := strings.Fields(pre)
-		g := strings.Fields(post)
-		if len(f) < 6 || len(g) < 2 {
-			return nil, fmt.Errorf("parse mountinfo: short line %q", line)
+		if len(fields) < 6 || sep < 0 {
+			return nil, fmt.Errorf("parse mountinfo: line %q has no \" - \" separator after six fields", line)
 		}
-		id, err := strconv.Atoi(f[0])
+		post := fields[sep+1:]
+		if len(post) < 2 {
+			return nil, fmt.Errorf("parse mountinfo: line %q lacks the filesystem type or source", line)
+		}
+		id, err := strconv.Atoi(fields[0])
 		if err != nil {
-			return nil, fmt.Errorf("parse mountinfo id: %w", err)
+			return nil, fmt.Errorf("parse mountinfo mount id: %w", err)
 		}
-		parent, err := strconv.Atoi(f[1])
+		parent, err := strconv.Atoi(fields[1])
 		if err != nil {
-			return nil, fmt.Errorf("parse mountinfo parent: %w", err)
+			return nil, fmt.Errorf("parse mountinfo parent id: %w", err)
 		}
-		mounts = append(mounts, Mount{
+		m := Mount{
 			ID: id, Parent: parent,
-			MountPoint: unescapeOctal(f[4]),
-			Options:    f[5],
-			Optional:   f[6:],
-			FSType:     g[0],
-			Source:     unescapeOctal(g[1]),
-		})
+			MajorMinor: fields[2],
+			Root:       unescapeOctal(fields[3]),
+			MountPoint: unescapeOctal(fields[4]),
+			Options:    fields[5],
+			FSType:     unescapeOctal(post[0]),
+			Source:     unescapeOctal(post[1]),
+		}
+		if sep > 6 {
+			m.Optional = append([]string(nil), fields[6:sep]...)
+		}
+		if len(post) > 2 {
+			m.SuperOptions = post[2]
+		}
+		mounts = append(mounts, m)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read mountinfo: %w", err)
@@ -225,7 +312,8 @@ func ParseMountinfo(r io.Reader) ([]Mount, error) {
 	return mounts, nil
 }
 
-// unescapeOctal undoes the kernel's \040-style escapes of spaces and such.
+// unescapeOctal undoes the kernel's escapes of space, tab, newline and
+// backslash in mountinfo (\040, \011, \012, \134).
 func unescapeOctal(s string) string {
 	if !strings.Contains(s, `\`) {
 		return s
@@ -244,9 +332,11 @@ func unescapeOctal(s string) string {
 	return b.String()
 }
 
-// DecodeReport decodes the one JSON report a probe prints. Anything else
-// (nothing, invalid JSON, two objects, another schema) is an error that
-// says so.
+// DecodeReport decodes the one JSON report a probe prints. Anything else is
+// an error that says what the probe printed instead: nothing, invalid JSON,
+// something other than an object, more than one object, or a report of
+// another schema (checked before the fields, whose meaning the schema
+// number decides).
 func DecodeReport(r io.Reader) (*Report, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -256,16 +346,37 @@ func DecodeReport(r io.Reader) (*Report, error) {
 		return nil, errors.New("decode report: the probe printed nothing")
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
-	var rep Report
-	if err := dec.Decode(&rep); err != nil {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
 		return nil, fmt.Errorf("decode report: the probe printed invalid JSON: %w", err)
 	}
-	var extra json.RawMessage
-	if err := dec.Decode(&extra); err != io.EOF {
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("decode report: the probe printed more than one JSON object")
 	}
-	if rep.Schema != Schema {
-		return nil, fmt.Errorf("decode report: schema %d, this reader knows %d; rebuild the probe", rep.Schema, Schema)
+	if raw[0] != '{' {
+		return nil, fmt.Errorf("decode report: the probe printed %s, not a JSON object", abbreviate(raw))
+	}
+	var version struct {
+		Schema int `json:"schema"`
+	}
+	if err := json.Unmarshal(raw, &version); err != nil {
+		return nil, fmt.Errorf("decode report: read schema: %w", err)
+	}
+	if version.Schema != Schema {
+		return nil, fmt.Errorf("decode report: schema %d, this reader knows %d; rebuild the probe", version.Schema, Schema)
+	}
+	var rep Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return nil, fmt.Errorf("decode report: schema %d report does not fit this reader: %w", Schema, err)
 	}
 	return &rep, nil
+}
+
+// abbreviate shortens b for an error message.
+func abbreviate(b []byte) string {
+	const max = 40
+	if len(b) <= max {
+		return string(b)
+	}
+	return string(b[:max]) + "…"
 }

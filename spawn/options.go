@@ -105,6 +105,12 @@ type Options struct {
 	// SetgroupsAllow leaves setgroups allowed in the new user namespace.
 	// Unprivileged callers must deny it to write a gid map.
 	SetgroupsAllow bool
+	// NoMaps writes no uid or gid map for the new user namespace (UIDMap and
+	// GIDMap are ignored) while the child still asks for uid and gid 0
+	// there, which fails: EPERM from setgroups when SetgroupsAllow is set,
+	// EINVAL from setgid otherwise. It reproduces the walk-through's
+	// "operation not permitted", so that its diagnosis can be checked.
+	NoMaps bool
 	// CgroupDir, when not empty, is a cgroup v2 directory the child is
 	// cloned into (CLONE_INTO_CGROUP), so a cgroup namespace is rooted there.
 	CgroupDir string

@@ -58,7 +58,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
-		return nil, &Error{Set: opts.Set, Op: "clone probe", Err: err, Args: args}
+		e := &Error{Set: opts.Set, Op: "clone probe", Err: err, Args: args}
+		diagnose(e)
+		return nil, e
 	}
 	pid := cmd.Process.Pid
 	waitErr := cmd.Wait()
@@ -66,7 +68,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, &Error{Set: opts.Set, Op: "wait for probe", Err: fmt.Errorf("killed its process group after %s: %w", timeout, ctx.Err()), Stderr: stderr.String(), Args: args}
 	}
 	if waitErr != nil {
-		return nil, &Error{Set: opts.Set, Op: "wait for probe", Err: waitErr, Stderr: stderr.String(), Args: args}
+		e := &Error{Set: opts.Set, Op: "wait for probe", Err: waitErr, Stderr: stderr.String(), Args: args}
+		diagnose(e) // only when stderr shows a failed uid/gid map write
+		return nil, e
 	}
 	report, err := probes.DecodeReport(&stdout)
 	if err != nil {
@@ -130,8 +134,10 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 		if len(gidMap) == 0 {
 			gidMap = callerGID
 		}
-		attr.UidMappings = toSysProcIDMaps(uidMap)
-		attr.GidMappings = toSysProcIDMaps(gidMap)
+		if !opts.NoMaps {
+			attr.UidMappings = toSysProcIDMaps(uidMap)
+			attr.GidMappings = toSysProcIDMaps(gidMap)
+		}
 		attr.GidMappingsEnableSetgroups = opts.SetgroupsAllow
 		// Become root of the new namespace: with a map such as 0 → 100000
 		// the caller's own id is not mapped at all, and the child would

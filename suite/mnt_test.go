@@ -50,7 +50,7 @@ var _ = Describe("the mount namespace", Label("ns:mnt"), func() {
 			opts := PlanFor(spawn.SetOf(spawn.PID), m)
 			opts.Actions.MountProc = true
 			c := RunChild(ctx, opts, m)
-			Expect(c.Report.Errors).To(HaveKeyWithValue("proc", ContainSubstring("not in a new mnt namespace")),
+			Expect(c.Report.Errors).To(HaveKeyWithValue("proc", ContainSubstring("refused: not in a new")),
 				"mnt: the probe did not refuse a /proc mount in the host's mount namespace")
 			Expect(string(c.MountinfoAfter)).To(Equal(string(c.MountinfoBefore)), "mnt: the host's mount table changed")
 			expectHostProcIntact()

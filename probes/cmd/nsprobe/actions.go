@@ -1,10 +1,11 @@
+//go:build linux
+
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -12,65 +13,51 @@ import (
 	"github.com/nsverify/nsverify/probes"
 )
 
-// act runs the actions the flags ask for. A failed action is reported under
-// the observation it affects, and that observation still runs.
+// act runs the actions the flags ask for, in a fixed order. A failed or
+// refused action is reported under the observation it affects, and that
+// observation still runs (except proc: see observe).
 func act(cfg *config, r *probes.Report) {
-	// Each action changes one namespace; in the parent's (or init's) it
-	// would change the host, so it is refused there.
-	if (cfg.hostname != "" || cfg.domainname != "") && !inNewNamespace("uts", cfg.parentNS, r, "hostname") {
-		cfg.hostname, cfg.domainname = "", ""
+	if cfg.hostname == "" && cfg.domainname == "" && !cfg.msgq && !cfg.mountProc && cfg.createFile == "" && cfg.markerLink == "" {
+		return
 	}
-	if cfg.msgqKey != 0 && !inNewNamespace("ipc", cfg.parentNS, r, "ipc") {
-		cfg.msgqKey = 0
-	}
-	if cfg.markerLink != "" && !inNewNamespace("net", cfg.parentNS, r, "links") {
-		cfg.markerLink = ""
-	}
-	if cfg.mountProc && !inNewNamespace("mnt", cfg.parentNS, r, "proc") {
-		cfg.mountProc = false
-	}
+	g := newGuard(cfg)
 	if cfg.hostname != "" {
-		if err := unix.Sethostname([]byte(cfg.hostname)); err != nil {
-			fail(r, "hostname", fmt.Errorf("set hostname: %w", err))
+		if err := setName("set hostname", g.check("uts"), unix.Sethostname, cfg.hostname); err != nil {
+			fail(r, "hostname", err)
 		} else {
 			done(r, "hostname")
 		}
 	}
 	if cfg.domainname != "" {
-		if err := unix.Setdomainname([]byte(cfg.domainname)); err != nil {
-			fail(r, "hostname", fmt.Errorf("set domainname: %w", err))
+		if err := setName("set domainname", g.check("uts"), unix.Setdomainname, cfg.domainname); err != nil {
+			fail(r, "hostname", err)
 		} else {
 			done(r, "domainname")
 		}
 	}
-	if cfg.msgqKey != 0 {
-		// Not removed: it dies with the IPC namespace, which spawn insists
-		// is a new one.
-		_, _, errno := unix.Syscall(unix.SYS_MSGGET, uintptr(int32(cfg.msgqKey)), unix.IPC_CREAT|unix.IPC_EXCL|0o600, 0)
-		if errno != 0 {
-			fail(r, "ipc", fmt.Errorf("create msg queue %d: %w", cfg.msgqKey, errno))
+	if cfg.msgq {
+		if err := createMsgQueue(cfg.msgqKey, g.check("ipc")); err != nil {
+			fail(r, "ipc", err)
 		} else {
 			done(r, "msgq")
 		}
 	}
 	if cfg.mountProc {
-		if err := mountProc(); err != nil {
+		if err := mountProc(g.check("mnt")); err != nil {
 			fail(r, "proc", err)
 		} else {
 			done(r, "mount-proc")
 		}
 	}
 	if cfg.createFile != "" {
-		f, err := os.OpenFile(cfg.createFile, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if err != nil {
-			fail(r, "user", fmt.Errorf("create file: %w", err))
+		if err := createFile(cfg.createFile); err != nil {
+			fail(r, "user", err)
 		} else {
-			f.Close()
 			done(r, "create-file")
 		}
 	}
 	if cfg.markerLink != "" {
-		if err := addMarkerLink(cfg.markerLink); err != nil {
+		if err := addMarkerLink(cfg.markerLink, g.check("net")); err != nil {
 			fail(r, "links", err)
 		} else {
 			done(r, "marker-link")
@@ -78,38 +65,47 @@ func act(cfg *config, r *probes.Report) {
 	}
 }
 
-// inNewNamespace reports whether the probe's namespace of kind is neither
-// init's nor the parent's; when it is, it records the refusal under name.
-func inNewNamespace(kind string, parent map[string]probes.NSID, r *probes.Report, name string) bool {
-	own, err := nsID("/proc/self/ns/" + kind)
-	if err != nil {
-		fail(r, name, fmt.Errorf("refused: cannot tell whether the %s namespace is new: %w", kind, err))
-		return false
+// setName sets the host or domain name. Like every action, it takes the
+// guard's verdict on its namespace (nil: a new one) and does nothing but
+// report a refusal.
+func setName(verb string, refused error, set func([]byte) error, name string) error {
+	if refused != nil {
+		return fmt.Errorf("%s: %w", verb, refused)
 	}
-	forbidden := []probes.NSID{}
-	// In a new pid namespace with the host's /proc, pid 1 is still the
-	// host's init, so this holds there too.
-	if initNS, err := nsID("/proc/1/ns/" + kind); err == nil {
-		forbidden = append(forbidden, initNS)
+	if err := set([]byte(name)); err != nil {
+		return fmt.Errorf("%s: %w", verb, err)
 	}
-	if id, ok := parent[kind]; ok {
-		forbidden = append(forbidden, id)
-	}
-	for _, f := range forbidden {
-		if own == f {
-			fail(r, name, fmt.Errorf("refused: not in a new %s namespace", kind))
-			return false
-		}
-	}
-	return true
+	return nil
 }
 
-// mountProc mounts a fresh /proc after making / recursively private: on a
+// createMsgQueue creates a SysV message queue with the key given and leaves
+// it: the queue dies with the IPC namespace, which is a new one.
+func createMsgQueue(key int32, refused error) error {
+	verb := fmt.Sprintf("create msg queue %d", key)
+	if refused != nil {
+		return fmt.Errorf("%s: %w", verb, refused)
+	}
+	// x/sys/unix has no msgget; the key is a key_t, an int.
+	_, _, errno := unix.Syscall(unix.SYS_MSGGET, uintptr(int(key)), unix.IPC_CREAT|unix.IPC_EXCL|0o600, 0)
+	if errno != 0 {
+		return fmt.Errorf("%s: %w", verb, errno)
+	}
+	return nil
+}
+
+// errNotNewMount is the refusal of a /proc mount outside a new mount
+// namespace.
+var errNotNewMount = errors.New("refused: not in a new mount namespace")
+
+// mountProc mounts a fresh /proc, after making / recursively private: on a
 // systemd host / is shared, and a /proc mounted without this would
-// propagate back and break the host's. The caller has made sure the mount
-// namespace is a new one.
-func mountProc() error {
+// propagate back and hide the host's. It never unmounts anything.
+func mountProc(refused error) error {
+	if refused != nil {
+		return fmt.Errorf("mount proc: %w", refused)
+	}
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		// Without a private / the new /proc could reach the host: stop.
 		return fmt.Errorf("make / private: %w", err)
 	}
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
@@ -118,46 +114,182 @@ func mountProc() error {
 	return nil
 }
 
-// parseParentNS parses "mnt=DEV:INO,uts=DEV:INO".
-func parseParentNS(v string) (map[string]probes.NSID, error) {
-	ids := map[string]probes.NSID{}
-	for _, part := range strings.Split(v, ",") {
-		kind, id, ok := strings.Cut(part, "=")
-		if !ok {
-			return nil, fmt.Errorf("parse -parent-ns %q: want KIND=DEV:INO", part)
-		}
-		nsid, err := parseNSID(id)
-		if err != nil {
-			return nil, err
-		}
-		ids[kind] = nsid
+func createFile(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("create file: %w", err)
 	}
-	return ids, nil
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("create file: %w", err)
+	}
+	return nil
 }
 
-func parseNSID(s string) (probes.NSID, error) {
-	dev, ino, ok := strings.Cut(s, ":")
-	d, err1 := strconv.ParseUint(dev, 10, 64)
-	i, err2 := strconv.ParseUint(ino, 10, 64)
-	if !ok || err1 != nil || err2 != nil {
-		return probes.NSID{}, fmt.Errorf("parse namespace id %q: want DEV:INO", s)
+// addMarkerLink adds a bridge named as asked or, where this kernel has no
+// bridge type, a veth pair. Never dummy: not every kernel has that module.
+func addMarkerLink(name string, refused error) error {
+	verb := "add marker link " + name
+	if refused != nil {
+		return fmt.Errorf("%s: %w", verb, refused)
 	}
-	return probes.NSID{Dev: d, Ino: i}, nil
-}
-
-// addMarkerLink adds a bridge named name, or a veth pair if this kernel has
-// no bridge. Never dummy: not every kernel has that module.
-func addMarkerLink(name string) error {
 	err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}})
 	if err == nil {
 		return nil
 	}
-	peer := "p" + name
-	if len(peer) > 15 {
-		peer = peer[:15]
+	// The kernel answers EOPNOTSUPP for a link kind it does not know.
+	if !errors.Is(err, unix.EOPNOTSUPP) {
+		return fmt.Errorf("%s: %w", verb, err)
 	}
-	if verr := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name}, PeerName: peer}); verr != nil {
-		return fmt.Errorf("add marker link %s: bridge: %v; veth: %w", name, err, verr)
+	if verr := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name}, PeerName: peerName(name)}); verr != nil {
+		return fmt.Errorf("%s: no bridge type (%v), and veth: %w", verb, err, verr)
 	}
 	return nil
+}
+
+// peerName derives the name of a veth peer from name: different from it and
+// at most 15 bytes.
+func peerName(name string) string {
+	base := name
+	if len(base) > maxLinkNameLen-1 {
+		base = base[:maxLinkNameLen-1]
+	}
+	peer := "p" + base
+	// Only a 15-byte name of all p's equals its own "p"-prefixed truncation.
+	if peer == name {
+		peer = "q" + base
+	}
+	return peer
+}
+
+// PROC_USER_INIT_INO is the fixed inode of the initial user namespace's
+// nsfs file (since Linux 3.8); any other user namespace gets a dynamic one.
+const procUserInitIno = 0xEFFFFFFD
+
+// NS_GET_USERNS (ioctl_ns(2)) returns the user namespace that owns a
+// namespace, and fails with EPERM if that one is outside the caller's.
+const nsGetUserns = 0xb701
+
+// guard decides whether an action may change a namespace: only if that
+// namespace is provably a new one, neither init's nor one that -parent-ns
+// or -parent-mnt names (the namespace a child shares when its clone flag
+// is dropped).
+//
+// It reads init's namespaces before any action runs, since a /proc mounted
+// in a new pid namespace has the probe itself as pid 1.
+type guard struct {
+	parents map[string][]probes.NSID
+	// inits holds init's namespace of each kind, or why it is unknown.
+	inits    map[string]probes.NSID
+	initErrs map[string]error
+}
+
+func newGuard(cfg *config) *guard {
+	g := &guard{parents: cfg.parentNS, inits: map[string]probes.NSID{}, initErrs: map[string]error{}}
+	// Where the probe is pid 1 of the /proc it sees, "init" is the probe
+	// itself and says nothing about the host.
+	selfIsInit := false
+	if self, err := os.Readlink("/proc/self"); err == nil && self == "1" {
+		selfIsInit = true
+	}
+	for _, kind := range []string{"uts", "ipc", "mnt", "net"} {
+		if selfIsInit {
+			g.initErrs[kind] = errors.New("pid 1 of this /proc is the probe itself")
+			continue
+		}
+		// In a new pid namespace that still has the host's /proc, pid 1
+		// there is the host's init.
+		id, err := nsID("/proc/1/ns/" + kind)
+		if err != nil {
+			g.initErrs[kind] = err
+			continue
+		}
+		g.inits[kind] = id
+	}
+	return g
+}
+
+// check returns nil if the probe's namespace of kind is new, and the
+// refusal otherwise.
+//
+// Reading init's namespaces needs ptrace access to init, which a process
+// in a new user namespace never has, and which even root may lack (when
+// init holds a capability root does not). Then the guard decides by what
+// it does know: in a new user namespace, the kernel tells who owns the
+// namespace (every namespace of the host belongs to an outer user
+// namespace, one cloned with the probe's user namespace to that one); in
+// the initial user namespace, the parent's namespace must have been given.
+// Without either it refuses.
+func (g *guard) check(kind string) error {
+	word := kindWord(kind)
+	own, err := nsID("/proc/self/ns/" + kind)
+	if err != nil {
+		return fmt.Errorf("refused: cannot tell whether the %s namespace is new: %w", word, err)
+	}
+	parents := g.parents[kind]
+	for _, parent := range parents {
+		if own == parent {
+			return notNew(kind, fmt.Sprintf("it is the parent's (%d:%d)", own.Dev, own.Ino))
+		}
+	}
+	if initID, ok := g.inits[kind]; ok {
+		if own == initID {
+			return notNew(kind, fmt.Sprintf("it is init's (%d:%d)", own.Dev, own.Ino))
+		}
+		return nil
+	}
+	userNS, err := nsID("/proc/self/ns/user")
+	if err != nil {
+		return fmt.Errorf("refused: cannot tell whether the %s namespace is new: %w", word, err)
+	}
+	if userNS.Ino != procUserInitIno {
+		owner, err := ownerOf("/proc/self/ns/" + kind)
+		switch {
+		case errors.Is(err, unix.EPERM):
+			return notNew(kind, "it belongs to a user namespace outside the probe's")
+		case err != nil:
+			return fmt.Errorf("refused: cannot tell whether the %s namespace is new: %w", word, err)
+		case owner != userNS:
+			return notNew(kind, "it belongs to another user namespace than the probe's")
+		}
+		return nil
+	}
+	if len(parents) > 0 {
+		return nil
+	}
+	return fmt.Errorf("refused: cannot tell whether the %s namespace is new: init's is unknown (%w) and no parent's was given; pass it with -parent-ns %s=DEV:INO", word, g.initErrs[kind], kind)
+}
+
+func notNew(kind, why string) error {
+	if kind == "mnt" {
+		return fmt.Errorf("%w; %s", errNotNewMount, why)
+	}
+	return fmt.Errorf("refused: not in a new %s namespace; %s", kindWord(kind), why)
+}
+
+// kindWord names a namespace kind in prose.
+func kindWord(kind string) string {
+	if w, ok := map[string]string{"mnt": "mount", "net": "network", "uts": "UTS", "ipc": "IPC"}[kind]; ok {
+		return w
+	}
+	return kind
+}
+
+// ownerOf returns the identity of the user namespace that owns the
+// namespace at path.
+func ownerOf(path string) (probes.NSID, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return probes.NSID{}, fmt.Errorf("open namespace: %w", err)
+	}
+	defer unix.Close(fd)
+	owner, err := unix.IoctlRetInt(fd, nsGetUserns)
+	if err != nil {
+		return probes.NSID{}, fmt.Errorf("get owning user namespace: %w", err)
+	}
+	defer unix.Close(owner)
+	var st unix.Stat_t
+	if err := unix.Fstat(owner, &st); err != nil {
+		return probes.NSID{}, fmt.Errorf("stat owning user namespace: %w", err)
+	}
+	return probes.NSID{Dev: st.Dev, Ino: st.Ino}, nil
 }

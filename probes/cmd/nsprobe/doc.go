@@ -1,17 +1,38 @@
 // Command nsprobe observes the namespaces it runs in and prints one JSON
 // report (probes.Report) on stdout.
 //
+// Usage:
+//
+//	nsprobe [subcommand] [flags]
+//
 // It is started by package spawn inside the namespace set under test. With
 // no subcommand it runs every observation; a subcommand (ns, hostname, pid,
-// ipc, proc, links, user, cgroup, clock) runs one. Flags ask for actions
-// before observing: set the hostname or domainname, create a SysV queue,
-// mount a private /proc, add a marker link, or enter a time namespace with
-// offsets (a two-stage launch, since offsets must be written before any
-// process enters the namespace).
+// ipc, proc, links, user, cgroup, clock) runs one. Flags may come before or
+// after the subcommand.
 //
-// It exits 0 even when an observation fails (the failure is in the report's
-// errors) and 2 on bad usage. It must be built with CGO_ENABLED=0 so that it
-// runs in any mount namespace. It never mounts /proc unless it is in a new
-// mount namespace, and it makes / recursively private first, so no mount
-// propagates back to the host.
+// Flags ask for actions, done before observing and in this order: set the
+// hostname and domainname (-hostname, -domainname), create a SysV message
+// queue (-msgq), mount a private /proc (-mount-proc), create a file
+// (-create-file) and add a marker link (-marker-link). A failed action is
+// reported under the observation it affects (hostname, ipc, proc, user,
+// links) and every observation still runs. -timens with -monotonic-offset
+// and -boottime-offset (and -newpid) makes a two-stage launch: time offsets
+// can only be written before any process enters a time namespace, so the
+// probe unshares one, writes the offsets and starts its observer inside.
+//
+// It exits 0 even when an observation or action fails (the failure is in
+// the report's errors), 2 on bad usage (having done nothing), and 1 only
+// when it cannot write its report or, as a launcher, cannot run its
+// observer. Build it with CGO_ENABLED=0, so that it runs in any mount
+// namespace.
+//
+// Privilege: every action needs the capability over its namespace that the
+// kernel asks for (CAP_SYS_ADMIN, CAP_NET_ADMIN), which root in a new user
+// namespace has over the namespaces it owns. Observing needs none.
+//
+// What it must never do is change the host. Every action is refused unless
+// the namespace it changes is a new one: neither init's nor the parent's
+// that -parent-ns (or -parent-mnt) names. Before mounting /proc it makes /
+// recursively private, so no mount propagates back to the host, and it
+// never unmounts anything.
 package main

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -8,97 +10,240 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nsverify/nsverify/probes"
 )
 
+// observations are the subcommands, in the order a full run observes them.
+var observations = []string{"ns", "pid", "hostname", "ipc", "proc", "links", "user", "cgroup", "clock"}
+
+// nsKinds are the namespace kinds -parent-ns may name.
+var nsKinds = []string{"uts", "ipc", "pid", "mnt", "user", "net", "cgroup", "time"}
+
+// Limits the kernel sets: HOST_NAME_MAX for the host and domain names, and
+// IFNAMSIZ less the terminating NUL for link names.
+const (
+	maxHostnameLen = 64
+	maxLinkNameLen = 15
+)
+
 // config is the parsed command line.
 type config struct {
-	subcommand      string
-	hostname        string
-	domainname      string
-	msgqKey         int64
-	mountProc       bool
-	parentNS        map[string]probes.NSID
-	markerLink      string
-	createFile      string
+	subcommand string
+
+	hostname, domainname string
+	msgq                 bool
+	msgqKey              int32
+	mountProc            bool
+	createFile           string
+	markerLink           string
+
+	// parentNS holds the namespaces of the probe's parent, where no action
+	// may ever be done, by kind (from -parent-ns and -parent-mnt).
+	parentNS map[string][]probes.NSID
+
 	timens          bool
 	monotonicOffset time.Duration
 	boottimeOffset  time.Duration
 	newPID          bool
 }
 
-var observations = []string{"ns", "pid", "hostname", "ipc", "proc", "links", "user", "cgroup", "clock"}
-
 func main() {
-	cfg, err := parseArgs(os.Args[1:], os.Stderr)
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "nsprobe:", err)
-		}
-		os.Exit(2)
-	}
-	if cfg.timens {
-		os.Exit(launchInTimeNamespace(cfg, os.Args[1:]))
-	}
-	report := run(cfg)
-	if err := writeReport(os.Stdout, report); err != nil {
-		fmt.Fprintln(os.Stderr, "nsprobe:", err)
-		os.Exit(1)
-	}
+	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func parseArgs(args []string, stderr io.Writer) (*config, error) {
-	cfg := &config{}
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		cfg.subcommand = args[0]
-		args = args[1:]
-		if !slices.Contains(observations, cfg.subcommand) {
-			return nil, fmt.Errorf("unknown subcommand %q; use one of %v, or none for all", cfg.subcommand, observations)
-		}
+// realMain runs the probe and returns its exit code.
+func realMain(args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseArgs(args)
+	if errors.Is(err, flag.ErrHelp) {
+		printUsage(stderr)
+		return 0
 	}
+	if err != nil {
+		fmt.Fprintf(stderr, "nsprobe: %v\nnsprobe: nothing was done; run nsprobe -h for the subcommands and flags\n", err)
+		return 2
+	}
+	if cfg.timens {
+		return launchInTimeNamespace(cfg, stdout, stderr)
+	}
+	return emit(stdout, stderr, run(cfg))
+}
+
+// newFlagSet defines the flags into cfg. Its output is discarded: realMain
+// prints one message of its own for every usage error.
+func newFlagSet(cfg *config) *flag.FlagSet {
 	fs := flag.NewFlagSet("nsprobe", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.hostname, "hostname", "", "set this hostname before observing (needs a new uts namespace)")
-	fs.StringVar(&cfg.domainname, "domainname", "", "set this domainname before observing")
-	fs.Int64Var(&cfg.msgqKey, "msgq", 0, "create a SysV message queue with this key (not 0)")
-	fs.BoolVar(&cfg.mountProc, "mount-proc", false, "make / recursively private and mount a fresh /proc (only in a new mount namespace)")
-	fs.Func("parent-ns", "KIND=DEV:INO,... the parent's namespaces, where no action is ever done", func(v string) error {
-		ids, err := parseParentNS(v)
-		cfg.parentNS = ids
-		return err
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.Func("hostname", "set the hostname to `NAME` (at most 64 bytes) before observing; needs a new uts namespace", func(v string) error {
+		return checkUTSName(v, &cfg.hostname)
 	})
-	fs.StringVar(&cfg.markerLink, "marker-link", "", "add a bridge (or veth pair) with this name")
-	fs.StringVar(&cfg.createFile, "create-file", "", "create an empty file at this path (it must not exist)")
-	fs.BoolVar(&cfg.timens, "timens", false, "create a time namespace, write the offsets, and observe from a child inside it")
-	fs.DurationVar(&cfg.monotonicOffset, "monotonic-offset", 0, "CLOCK_MONOTONIC offset of the new time namespace")
-	fs.DurationVar(&cfg.boottimeOffset, "boottime-offset", 0, "CLOCK_BOOTTIME offset of the new time namespace")
-	fs.BoolVar(&cfg.newPID, "newpid", false, "with -timens: start the observer in a new pid namespace too")
+	fs.Func("domainname", "set the NIS domain name to `NAME` (at most 64 bytes) before observing; needs a new uts namespace", func(v string) error {
+		return checkUTSName(v, &cfg.domainname)
+	})
+	fs.Func("msgq", "create a SysV message queue with key `KEY` (a non-zero 32-bit decimal integer); needs a new ipc namespace", func(v string) error {
+		k, err := strconv.ParseInt(v, 10, 32)
+		if err != nil {
+			return errors.New("not a 32-bit decimal integer; give a non-zero key such as 4242")
+		}
+		if k == 0 {
+			return errors.New("0 is IPC_PRIVATE, a queue no one can find by its key; give a non-zero key such as 4242")
+		}
+		cfg.msgq, cfg.msgqKey = true, int32(k)
+		return nil
+	})
+	fs.BoolVar(&cfg.mountProc, "mount-proc", false, "make / recursively private and mount a fresh /proc; needs a new mount namespace")
+	fs.StringVar(&cfg.createFile, "create-file", "", "create an empty file at `PATH`, which must not exist, to show which id owns what the probe makes")
+	fs.Func("marker-link", "add a bridge (or, without bridges, a veth pair) named `NAME` (at most 15 bytes); needs a new net namespace", func(v string) error {
+		if err := checkLinkName(v); err != nil {
+			return err
+		}
+		cfg.markerLink = v
+		return nil
+	})
+	fs.Func("parent-mnt", "`DEV:INO` of the parent's mount namespace, where -mount-proc is refused", func(v string) error {
+		id, err := parseNSID(v)
+		if err != nil {
+			return err
+		}
+		cfg.addParent("mnt", id)
+		return nil
+	})
+	fs.Func("parent-ns", "`KIND=DEV:INO,...` the parent's namespaces, where every action is refused", func(v string) error {
+		return parseParentNS(v, cfg)
+	})
+	fs.BoolVar(&cfg.timens, "timens", false, "create a time namespace, write the offsets, and observe from a child started inside it")
+	fs.Func("monotonic-offset", "with -timens: CLOCK_MONOTONIC offset of the new time namespace, a Go `DURATION` such as 168h", func(v string) error {
+		return parseOffset(v, &cfg.monotonicOffset)
+	})
+	fs.Func("boottime-offset", "with -timens: CLOCK_BOOTTIME offset of the new time namespace, a Go `DURATION` such as 216h", func(v string) error {
+		return parseOffset(v, &cfg.boottimeOffset)
+	})
+	fs.BoolVar(&cfg.newPID, "newpid", false, "with -timens: start the observer in a new pid namespace as well")
+	return fs
+}
+
+// parseArgs parses "[subcommand] [flags]"; the subcommand may also come
+// after the flags.
+func parseArgs(args []string) (*config, error) {
+	cfg := &config{}
+	fs := newFlagSet(cfg)
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cfg.subcommand, args = args[0], args[1:]
+	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	if fs.NArg() > 0 && cfg.subcommand == "" {
+		cfg.subcommand = fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return nil, err
+		}
+	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments %q; the subcommand comes first, flags after", fs.Args())
+		return nil, fmt.Errorf("unexpected argument %q after the subcommand %q; give at most one subcommand", fs.Arg(0), cfg.subcommand)
 	}
-	switch {
-	case len(cfg.hostname) > 64:
-		return nil, fmt.Errorf("-hostname %q is %d bytes; the kernel takes at most 64", cfg.hostname, len(cfg.hostname))
-	case len(cfg.domainname) > 64:
-		return nil, fmt.Errorf("-domainname %q is %d bytes; the kernel takes at most 64", cfg.domainname, len(cfg.domainname))
-	case len(cfg.markerLink) > 15:
-		return nil, fmt.Errorf("-marker-link %q is %d bytes; link names take at most 15", cfg.markerLink, len(cfg.markerLink))
-	case cfg.msgqKey < -1<<31 || cfg.msgqKey > 1<<31-1:
-		return nil, fmt.Errorf("-msgq %d is not a 32-bit key", cfg.msgqKey)
-	case !cfg.timens && (cfg.monotonicOffset != 0 || cfg.boottimeOffset != 0 || cfg.newPID):
-		return nil, errors.New("-monotonic-offset, -boottime-offset and -newpid need -timens")
+	if cfg.subcommand != "" && !slices.Contains(observations, cfg.subcommand) {
+		return nil, fmt.Errorf("unknown subcommand %q; use one of %s, or none for every observation", cfg.subcommand, strings.Join(observations, " "))
 	}
-	msgqGiven := false
-	fs.Visit(func(f *flag.Flag) { msgqGiven = msgqGiven || f.Name == "msgq" })
-	if msgqGiven && cfg.msgqKey == 0 {
-		return nil, errors.New("-msgq 0 is IPC_PRIVATE, which no one else can find; give a non-zero key")
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if !cfg.timens {
+		for _, name := range []string{"monotonic-offset", "boottime-offset", "newpid"} {
+			if given[name] {
+				return nil, fmt.Errorf("-%s is given without -timens; offsets and -newpid only apply to the time namespace that -timens creates, so add -timens", name)
+			}
+		}
 	}
 	return cfg, nil
+}
+
+func parseOffset(v string, dst *time.Duration) error {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return errors.New("not a Go duration; give one such as 168h, 90m or -30s")
+	}
+	*dst = d
+	return nil
+}
+
+func checkUTSName(v string, dst *string) error {
+	if v == "" {
+		return errors.New("empty; give a name of 1 to 64 bytes")
+	}
+	if len(v) > maxHostnameLen {
+		return fmt.Errorf("%d bytes; the kernel takes at most %d, so shorten it", len(v), maxHostnameLen)
+	}
+	*dst = v
+	return nil
+}
+
+// checkLinkName applies the kernel's rules for interface names
+// (dev_valid_name), so a bad name is a usage error rather than an EINVAL.
+func checkLinkName(v string) error {
+	switch {
+	case v == "":
+		return errors.New("empty; give a link name of 1 to 15 bytes")
+	case len(v) > maxLinkNameLen:
+		return fmt.Errorf("%d bytes; link names take at most %d, so shorten it", len(v), maxLinkNameLen)
+	case v == "." || v == "..":
+		return errors.New("not a valid link name; use letters, digits, - or _")
+	case strings.ContainsAny(v, "/: \t\n\r\v\f"):
+		return errors.New("holds a slash, colon or space, which link names cannot; use letters, digits, - or _")
+	}
+	return nil
+}
+
+// parseParentNS parses "mnt=DEV:INO,uts=DEV:INO" into cfg.
+func parseParentNS(v string, cfg *config) error {
+	for part := range strings.SplitSeq(v, ",") {
+		kind, id, ok := strings.Cut(part, "=")
+		if !ok {
+			return fmt.Errorf("%q is not KIND=DEV:INO", part)
+		}
+		if !slices.Contains(nsKinds, kind) {
+			return fmt.Errorf("unknown namespace kind %q; use one of %s", kind, strings.Join(nsKinds, " "))
+		}
+		nsid, err := parseNSID(id)
+		if err != nil {
+			return err
+		}
+		cfg.addParent(kind, nsid)
+	}
+	return nil
+}
+
+func parseNSID(s string) (probes.NSID, error) {
+	dev, ino, ok := strings.Cut(s, ":")
+	d, err1 := strconv.ParseUint(dev, 10, 64)
+	i, err2 := strconv.ParseUint(ino, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return probes.NSID{}, fmt.Errorf("%q is not DEV:INO (decimal device and inode of a /proc/PID/ns file, as stat -L -c %%d:%%i prints them)", s)
+	}
+	return probes.NSID{Dev: d, Ino: i}, nil
+}
+
+func (cfg *config) addParent(kind string, id probes.NSID) {
+	if cfg.parentNS == nil {
+		cfg.parentNS = map[string][]probes.NSID{}
+	}
+	cfg.parentNS[kind] = append(cfg.parentNS[kind], id)
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintf(w, `usage: nsprobe [subcommand] [flags]
+
+Prints one JSON report of the namespaces it runs in. Subcommands, each one
+observation (none: all of them): %s
+
+flags (actions are done before observing):
+`, strings.Join(observations, " "))
+	fs := newFlagSet(&config{})
+	fs.SetOutput(w)
+	fs.PrintDefaults()
 }
 
 // run does the actions, then the observations, into one report.
@@ -109,14 +254,17 @@ func run(cfg *config) *probes.Report {
 	return r
 }
 
-func writeReport(w io.Writer, r *probes.Report) error {
-	if err := json.NewEncoder(w).Encode(r); err != nil {
-		return fmt.Errorf("write report: %w", err)
+// emit prints r as the one JSON object on stdout.
+func emit(stdout, stderr io.Writer, r *probes.Report) int {
+	if err := json.NewEncoder(stdout).Encode(r); err != nil {
+		fmt.Fprintf(stderr, "nsprobe: write report: %v\n", err)
+		return 1
 	}
-	return nil
+	return 0
 }
 
-// fail records an observation's or action's failure in the report.
+// fail records an observation's or action's failure in the report; a
+// second failure under the same name is appended to the first.
 func fail(r *probes.Report, name string, err error) {
 	if r.Errors == nil {
 		r.Errors = map[string]string{}
@@ -128,6 +276,7 @@ func fail(r *probes.Report, name string, err error) {
 	r.Errors[name] = err.Error()
 }
 
+// done records a successful action.
 func done(r *probes.Report, action string) {
 	if r.Actions == nil {
 		r.Actions = map[string]string{}

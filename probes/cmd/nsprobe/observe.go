@@ -1,12 +1,16 @@
+//go:build linux
+
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -14,59 +18,76 @@ import (
 	"github.com/nsverify/nsverify/probes"
 )
 
+// observers maps each observation to the function that fills its part of
+// the report.
+var observers = map[string]func(*probes.Report) error{
+	"ns":       observeNS,
+	"pid":      observePID,
+	"hostname": observeHostname,
+	"ipc":      observeIPC,
+	"proc":     observeProc,
+	"links":    observeLinks,
+	"user":     observeUser,
+	"cgroup":   observeCgroup,
+	"clock":    observeClock,
+}
+
 // observe runs one observation, or all when name is empty. Each records its
-// own failure and leaves the others alone.
+// own failure under its name and leaves the others alone.
 func observe(name string, r *probes.Report) {
-	all := map[string]func(*probes.Report) error{
-		"ns":       observeNS,
-		"pid":      observePID,
-		"hostname": observeHostname,
-		"ipc":      observeIPC,
-		"proc":     observeProc,
-		"links":    observeLinks,
-		"user":     observeUser,
-		"cgroup":   observeCgroup,
-		"clock":    observeClock,
-	}
 	for _, obs := range observations {
 		if name != "" && obs != name {
 			continue
 		}
-		// A failed action already explains why this observation would mislead.
+		// After a failed or refused /proc mount, a listing would show the
+		// old /proc as if it were the new one: the error says why it is
+		// missing.
 		if obs == "proc" && r.Errors["proc"] != "" {
 			continue
 		}
-		if err := all[obs](r); err != nil {
+		if err := observers[obs](r); err != nil {
 			fail(r, obs, err)
 		}
 	}
 }
 
+// nsID returns the identity of the namespace file at path (following the
+// link): the device and inode of its nsfs file.
 func nsID(path string) (probes.NSID, error) {
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
+	fi, err := os.Stat(path)
+	if err != nil {
 		return probes.NSID{}, fmt.Errorf("stat namespace: %w", err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return probes.NSID{}, fmt.Errorf("stat namespace %s: no device and inode", path)
 	}
 	return probes.NSID{Dev: st.Dev, Ino: st.Ino}, nil
 }
 
-// observeNS records every namespace in /proc/self/ns; a kind the kernel
-// lacks is absent there and so from the report.
+// observeNS records every entry of /proc/self/ns (pid_for_children and
+// time_for_children included); a kind the kernel lacks is absent there and
+// so from the report. One entry that cannot be read does not hide the
+// others.
 func observeNS(r *probes.Report) error {
 	entries, err := os.ReadDir("/proc/self/ns")
 	if err != nil {
 		return fmt.Errorf("read namespaces: %w", err)
 	}
+	var errs []error
 	for _, e := range entries {
 		id, err := nsID("/proc/self/ns/" + e.Name())
 		if err != nil {
-			return fmt.Errorf("%s: %w", e.Name(), err)
+			errs = append(errs, fmt.Errorf("read %s namespace: %w", e.Name(), err))
+			continue
 		}
 		r.NS[e.Name()] = id
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
+// observePID reads the pids from the raw syscalls: getppid is 0 for the
+// first process of a pid namespace, whose parent is outside it.
 func observePID(r *probes.Report) error {
 	r.PID, r.PPID = unix.Getpid(), unix.Getppid()
 	return nil
@@ -98,6 +119,8 @@ func observeIPC(r *probes.Report) error {
 	return nil
 }
 
+// observeProc lists the pids in /proc, which are those of the pid
+// namespace /proc was mounted for, not necessarily the probe's.
 func observeProc(r *probes.Report) error {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
@@ -158,6 +181,7 @@ func observeCgroup(r *probes.Report) error {
 	return nil
 }
 
+// observeClock reads the two clocks a time namespace offsets.
 func observeClock(r *probes.Report) error {
 	var mono, boot unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono); err != nil {
@@ -180,7 +204,7 @@ func parseFile[T any](path string, parse func(io.Reader) (T, error)) (T, error) 
 	defer f.Close()
 	v, err := parse(f)
 	if err != nil {
-		return zero, fmt.Errorf("parse %s: %w", path, err)
+		return zero, fmt.Errorf("read %s: %w", path, err)
 	}
 	return v, nil
 }

@@ -1,11 +1,19 @@
+//go:build linux
+
 package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -15,106 +23,136 @@ import (
 )
 
 // launchInTimeNamespace is the first stage of a two-stage launch. Offsets
-// can only be written to a time namespace no process has entered yet, so
-// the launcher unshares one (which moves only its future children), writes
-// the offsets, then starts its observer, which is born inside. Namespaces
-// are per thread, and /proc/self/timens_offsets is the thread group
-// leader's: all of it happens on the main thread, to which init locked the
-// main goroutine.
-func launchInTimeNamespace(cfg *config, args []string) int {
-	err := unix.Unshare(unix.CLONE_NEWTIME)
-	if err != nil {
-		err = fmt.Errorf("unshare time namespace: %w", err)
-	} else {
-		err = writeOffsets(cfg.monotonicOffset, cfg.boottimeOffset)
-	}
-	if err != nil {
-		// Without the namespace the observer would read the host's clocks
+// can only be written to a time namespace that no process has entered yet,
+// and unshare(CLONE_NEWTIME) moves only the caller's future children into
+// the new one. So the launcher unshares, writes the offsets, then starts
+// its observer (this same binary without the launcher's flags), which is
+// born inside, and hands on the observer's report with itself named in
+// report.Launcher. It returns the exit code.
+func launchInTimeNamespace(cfg *config, stdout, stderr io.Writer) int {
+	// Namespaces belong to threads: the unshare, the offsets and the clone
+	// of the observer must happen on one thread, the main one (see init).
+	// It is never unlocked, so no other goroutine ever runs on a thread
+	// whose children would land in the new time namespace.
+	runtime.LockOSThread()
+	if err := prepareTimeNamespace(cfg.monotonicOffset, cfg.boottimeOffset); err != nil {
+		// Without the namespace an observer would read the host's clocks
 		// as if they were shifted ones: observe here and say why.
-		report := run(cfg)
-		fail(report, "clock", err)
-		if werr := writeReport(os.Stdout, report); werr != nil {
-			fmt.Fprintln(os.Stderr, "nsprobe:", werr)
-			return 1
+		r := run(cfg)
+		fail(r, "clock", err)
+		if cfg.newPID {
+			fail(r, "pid", errors.New("start observer: no new pid namespace, since the time namespace failed first"))
 		}
-		return 0
+		return emit(stdout, stderr, r)
 	}
 
-	cmd := exec.Command("/proc/self/exe", observerArgs(args)...)
+	cmd := exec.Command("/proc/self/exe", cfg.observerArgs()...)
 	cmd.Env = os.Environ()
-	var stdout bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if cfg.newPID {
 		cmd.SysProcAttr.Cloneflags = unix.CLONE_NEWPID
 	}
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "nsprobe: run observer:", err)
-		if exit, ok := err.(*exec.ExitError); ok && exit.ExitCode() > 0 {
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(stderr, "nsprobe: start observer in the new time namespace: %v\n", err)
+		return 1
+	}
+	observerPID := cmd.Process.Pid
+	if err := cmd.Wait(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() > 0 {
+			// The observer has said what went wrong on stderr.
 			return exit.ExitCode()
 		}
+		fmt.Fprintf(stderr, "nsprobe: wait for observer %d: %v\n", observerPID, err)
 		return 1
 	}
-	report, err := probes.DecodeReport(&stdout)
+	r, err := probes.DecodeReport(&out)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "nsprobe: read observer report:", err)
+		fmt.Fprintf(stderr, "nsprobe: read observer report: %v\n", err)
 		return 1
 	}
-	report.Launcher = &probes.Launcher{PID: os.Getpid(), ObserverPID: cmd.Process.Pid}
-	if err := writeReport(os.Stdout, report); err != nil {
-		fmt.Fprintln(os.Stderr, "nsprobe:", err)
-		return 1
-	}
-	return 0
+	r.Launcher = &probes.Launcher{PID: os.Getpid(), ObserverPID: observerPID}
+	return emit(stdout, stderr, r)
 }
 
-// Lock the main goroutine to the main thread, the thread group leader, whose
-// time namespace for children /proc/self/timens_offsets sets.
+// The kernel has timens_offsets only per process, not per thread: a write
+// to /proc/self/timens_offsets sets the offsets of the time namespace for
+// children of the thread group leader, the main thread. So the launcher
+// must unshare on the main thread, and init, which runs on it, locks the
+// main goroutine there.
 func init() { runtime.LockOSThread() }
 
-// writeOffsets writes the offsets of the time namespace the main thread will
-// put its children in.
-func writeOffsets(monotonic, boottime time.Duration) error {
-	text := fmt.Sprintf("monotonic %d %d\nboottime %d %d\n",
-		int64(monotonic/time.Second), int64(monotonic%time.Second),
-		int64(boottime/time.Second), int64(boottime%time.Second))
+// prepareTimeNamespace unshares a time namespace for the main thread's
+// children and writes its offsets.
+func prepareTimeNamespace(monotonic, boottime time.Duration) error {
+	if tid, pid := unix.Gettid(), unix.Getpid(); tid != pid {
+		return fmt.Errorf("unshare time namespace: on thread %d, not the main thread %d whose offsets /proc/self/timens_offsets sets", tid, pid)
+	}
+	if err := unix.Unshare(unix.CLONE_NEWTIME); err != nil {
+		return fmt.Errorf("unshare time namespace: %w", err)
+	}
 	f, err := os.OpenFile("/proc/self/timens_offsets", os.O_WRONLY, 0)
 	if err != nil {
 		return fmt.Errorf("open timens_offsets: %w", err)
 	}
 	defer f.Close()
-	// The kernel takes the offsets in one write.
-	if _, err := f.Write([]byte(text)); err != nil {
+	// One write: the kernel applies the lines of one write together.
+	if _, err := f.WriteString(offsetsText(monotonic, boottime)); err != nil {
 		return fmt.Errorf("write timens_offsets: %w", err)
 	}
 	return nil
 }
 
-// observerArgs drops the launcher's own flags from args.
-func observerArgs(args []string) []string {
-	var out []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch a {
-		case "-timens", "--timens", "-newpid", "--newpid":
-			continue
-		case "-monotonic-offset", "--monotonic-offset", "-boottime-offset", "--boottime-offset":
-			i++
-			continue
+// offsetsText is what timens_offsets takes: "<clock> <sec> <nsec>" lines,
+// nanoseconds in [0, 1e9), so a negative offset has negative seconds.
+func offsetsText(monotonic, boottime time.Duration) string {
+	line := func(clock string, d time.Duration) string {
+		sec, nsec := int64(d/time.Second), int64(d%time.Second)
+		if nsec < 0 {
+			sec, nsec = sec-1, nsec+int64(time.Second)
 		}
-		if hasAnyPrefix(a, "-monotonic-offset=", "--monotonic-offset=", "-boottime-offset=", "--boottime-offset=", "-timens=", "-newpid=") {
-			continue
-		}
-		out = append(out, a)
+		return fmt.Sprintf("%s %d %d\n", clock, sec, nsec)
 	}
-	return out
+	return line("monotonic", monotonic) + line("boottime", boottime)
 }
 
-func hasAnyPrefix(s string, prefixes ...string) bool {
-	for _, p := range prefixes {
-		if len(s) >= len(p) && s[:len(p)] == p {
-			return true
-		}
+// observerArgs are the arguments of the second stage: the subcommand and
+// every action, without the launcher's own flags. They are rebuilt from
+// the parsed config rather than filtered from the command line, and always
+// as -flag=value, so no value that looks like a flag can be misread.
+func (cfg *config) observerArgs() []string {
+	var args []string
+	if cfg.subcommand != "" {
+		args = append(args, cfg.subcommand)
 	}
-	return false
+	if cfg.hostname != "" {
+		args = append(args, "-hostname="+cfg.hostname)
+	}
+	if cfg.domainname != "" {
+		args = append(args, "-domainname="+cfg.domainname)
+	}
+	if cfg.msgq {
+		args = append(args, "-msgq="+strconv.FormatInt(int64(cfg.msgqKey), 10))
+	}
+	if cfg.mountProc {
+		args = append(args, "-mount-proc")
+	}
+	if cfg.createFile != "" {
+		args = append(args, "-create-file="+cfg.createFile)
+	}
+	if cfg.markerLink != "" {
+		args = append(args, "-marker-link="+cfg.markerLink)
+	}
+	if len(cfg.parentNS) > 0 {
+		var parts []string
+		for _, kind := range slices.Sorted(maps.Keys(cfg.parentNS)) {
+			for _, id := range cfg.parentNS[kind] {
+				parts = append(parts, fmt.Sprintf("%s=%d:%d", kind, id.Dev, id.Ino))
+			}
+		}
+		args = append(args, "-parent-ns="+strings.Join(parts, ","))
+	}
+	return args
 }

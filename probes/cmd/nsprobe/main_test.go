@@ -1,0 +1,625 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/probes"
+)
+
+// probePath is the nsprobe binary, built once for all tests.
+var probePath string
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(helperEnv); mode != "" {
+		os.Exit(helper(mode, os.Getenv(helperProbeEnv), os.Getenv(helperMntEnv), os.Args[1:]))
+	}
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "nsprobe-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "make temp dir:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	// A process in a new user namespace has no capability over the host's
+	// files: the directory and the binary must be open to others.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "chmod temp dir:", err)
+		return 1
+	}
+	probePath = filepath.Join(dir, "nsprobe")
+	build := exec.Command("go", "build", "-o", probePath, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build nsprobe (needs the go command on PATH):", err)
+		return 1
+	}
+	if err := os.Chmod(probePath, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "chmod nsprobe:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// probeRun is one finished probe.
+type probeRun struct {
+	pid            int
+	exit           int
+	stdout, stderr string
+	report         *probes.Report
+}
+
+// runProbe runs the probe with attr (clone flags, maps) and args. Every
+// child dies with the test (Pdeathsig) and within 20 seconds.
+func runProbe(t *testing.T, attr *syscall.SysProcAttr, args ...string) probeRun {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, probePath, args...)
+	if attr == nil {
+		attr = &syscall.SysProcAttr{}
+	}
+	attr.Pdeathsig = syscall.SIGKILL
+	cmd.SysProcAttr = attr
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start nsprobe %q: %v", args, err)
+	}
+	r := probeRun{pid: cmd.Process.Pid}
+	err := cmd.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("nsprobe %q did not finish within 20 s; stderr: %s", args, stderr.String())
+	}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		r.exit = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("wait for nsprobe %q: %v", args, err)
+	}
+	r.stdout, r.stderr = stdout.String(), stderr.String()
+	return r
+}
+
+// runReport runs the probe and decodes its report; it must exit 0.
+func runReport(t *testing.T, attr *syscall.SysProcAttr, args ...string) probeRun {
+	t.Helper()
+	r := runProbe(t, attr, args...)
+	if r.exit != 0 {
+		t.Fatalf("nsprobe %q exited %d; stderr: %s", args, r.exit, r.stderr)
+	}
+	rep, err := probes.DecodeReport(strings.NewReader(r.stdout))
+	if err != nil {
+		t.Fatalf("nsprobe %q: %v; stderr: %s", args, err, r.stderr)
+	}
+	r.report = rep
+	return r
+}
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creating namespaces other than user, and mapping uid 0, need CAP_SYS_ADMIN; run the tests as root")
+	}
+}
+
+func requireNS(t *testing.T, kind string) {
+	t.Helper()
+	if _, err := os.Lstat("/proc/self/ns/" + kind); err != nil {
+		t.Skipf("this kernel has no %s namespaces (/proc/self/ns/%s is missing); it needs a newer kernel", kind, kind)
+	}
+}
+
+// ownNS returns the test's own namespace identities, as the probe reports
+// them.
+func ownNS(t *testing.T) map[string]probes.NSID {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/ns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]probes.NSID{}
+	for _, e := range entries {
+		var st unix.Stat_t
+		if err := unix.Stat("/proc/self/ns/"+e.Name(), &st); err != nil {
+			t.Fatalf("stat own %s namespace: %v", e.Name(), err)
+		}
+		ids[e.Name()] = probes.NSID{Dev: st.Dev, Ino: st.Ino}
+	}
+	return ids
+}
+
+func nsArg(id probes.NSID) string { return fmt.Sprintf("%d:%d", id.Dev, id.Ino) }
+
+// host is what the tests read of the host around a probe.
+type host struct {
+	hostname, domainname string
+	mountinfo            string
+	msgKeys              []int32
+}
+
+func readHost(t *testing.T) host {
+	t.Helper()
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		t.Fatal(err)
+	}
+	mountinfo, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open("/proc/sysvipc/msg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	queues, err := probes.ParseSysvIPC(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := host{
+		hostname:   unix.ByteSliceToString(u.Nodename[:]),
+		domainname: unix.ByteSliceToString(u.Domainname[:]),
+		mountinfo:  string(mountinfo),
+	}
+	for _, q := range queues {
+		h.msgKeys = append(h.msgKeys, q.Key)
+	}
+	return h
+}
+
+func hostHasLink(t *testing.T, name string) bool {
+	t.Helper()
+	_, err := netlink.LinkByName(name)
+	var notFound netlink.LinkNotFoundError
+	if errors.As(err, &notFound) {
+		return false
+	}
+	if err != nil {
+		t.Fatalf("look up link %s: %v", name, err)
+	}
+	return true
+}
+
+func clockNow(t *testing.T, id int32) time.Duration {
+	t.Helper()
+	var ts unix.Timespec
+	if err := unix.ClockGettime(id, &ts); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ts.Nano())
+}
+
+func TestWithoutNamespacesTheProbeSeesTheHost(t *testing.T) {
+	h := readHost(t)
+	r := runReport(t, nil)
+	rep := r.report
+	if rep.Schema != probes.Schema {
+		t.Errorf("schema %d, want %d", rep.Schema, probes.Schema)
+	}
+	own := ownNS(t)
+	for kind, want := range own {
+		if got, ok := rep.NS[kind]; !ok || got != want {
+			t.Errorf("ns %s = %v (present %v), the test's is %v", kind, got, ok, want)
+		}
+	}
+	if len(rep.NS) != len(own) {
+		t.Errorf("the probe reports %d namespaces, the test has %d: %v", len(rep.NS), len(own), rep.NS)
+	}
+	if rep.PID != r.pid || rep.PPID != os.Getpid() {
+		t.Errorf("pid, ppid = %d, %d; the test started %d from %d", rep.PID, rep.PPID, r.pid, os.Getpid())
+	}
+	if rep.Hostname != h.hostname || rep.Domainname != h.domainname {
+		t.Errorf("names = %q, %q; the host's are %q, %q", rep.Hostname, rep.Domainname, h.hostname, h.domainname)
+	}
+	if rep.Links == nil || !slices.Contains(rep.Links.Names, "lo") || rep.Links.Count != len(rep.Links.Names) {
+		t.Errorf("links = %+v, want lo among them", rep.Links)
+	}
+	if rep.Proc == nil || !slices.Contains(rep.Proc.PIDs, r.pid) || !slices.IsSorted(rep.Proc.PIDs) {
+		t.Errorf("the /proc listing does not hold the probe's pid %d in order", r.pid)
+	}
+	if rep.IPC == nil || rep.User == nil || rep.Clock == nil || len(rep.Cgroup) == 0 {
+		t.Errorf("observations missing: ipc %v, user %v, clock %v, cgroup %v", rep.IPC, rep.User, rep.Clock, rep.Cgroup)
+	}
+	if rep.User != nil && (rep.User.UID != os.Getuid() || rep.User.GID != os.Getgid() || rep.User.CapEff == "") {
+		t.Errorf("user = %+v, want uid %d gid %d", rep.User, os.Getuid(), os.Getgid())
+	}
+	if len(rep.Errors) != 0 || len(rep.Actions) != 0 || rep.Launcher != nil {
+		t.Errorf("errors %v, actions %v, launcher %v; want none", rep.Errors, rep.Actions, rep.Launcher)
+	}
+	if strings.Count(strings.TrimSpace(r.stdout), "\n") != 0 {
+		t.Errorf("the report is not one line: %q", r.stdout)
+	}
+}
+
+func TestASubcommandObservesOnlyItsPart(t *testing.T) {
+	rep := runReport(t, nil, "hostname").report
+	if rep.Hostname == "" || len(rep.NS) != 0 || rep.PID != 0 || rep.Links != nil || rep.Proc != nil {
+		t.Errorf("hostname alone reported %+v", rep)
+	}
+}
+
+func TestBadUsageExitsTwoHavingDoneNothing(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bogus"}, "unknown subcommand"},
+		{[]string{"-frobnicate"}, "flag provided but not defined"},
+		{[]string{"-msgq", "0"}, "IPC_PRIVATE"},
+		{[]string{"-msgq", "not-a-number"}, "not a 32-bit decimal integer"},
+		{[]string{"-hostname", strings.Repeat("h", 65)}, "at most 64"},
+		{[]string{"-marker-link", "nsverify-marker0"}, "at most 15"},
+		{[]string{"-monotonic-offset", "168h"}, "without -timens"},
+		{[]string{"ns", "pid"}, "unexpected argument"},
+		{[]string{"-hostname", "x", "-parent-mnt", "nonsense"}, "not DEV:INO"},
+	}
+	for _, c := range cases {
+		r := runProbe(t, nil, c.args...)
+		if r.exit != 2 {
+			t.Errorf("nsprobe %q exited %d, want 2", c.args, r.exit)
+		}
+		if r.stdout != "" {
+			t.Errorf("nsprobe %q printed a report on bad usage: %s", c.args, r.stdout)
+		}
+		if !strings.Contains(r.stderr, c.want) || !strings.Contains(r.stderr, "nsprobe -h") {
+			t.Errorf("nsprobe %q: stderr %q does not say %q and where to look", c.args, r.stderr, c.want)
+		}
+	}
+}
+
+func TestActionsStayInsideNewNamespaces(t *testing.T) {
+	requireRoot(t)
+	const key, link, name = 4242, "nsvmark0", "x"
+	before := readHost(t)
+	if slices.Contains(before.msgKeys, key) {
+		t.Skipf("the host already has a SysV queue with key %d; remove it (ipcrm -Q %d) to run this test", key, key)
+	}
+	if hostHasLink(t, link) {
+		t.Skipf("the host already has a link %s; remove it (ip link del %s) to run this test", link, link)
+	}
+	if before.hostname == name {
+		t.Skipf("the host is named %q, the name the probe sets inside", name)
+	}
+	// Should the probe leak, the test fails and leaves nothing behind.
+	t.Cleanup(func() { removeLeaks(t, key, link) })
+
+	own := ownNS(t)
+	parents := fmt.Sprintf("uts=%s,ipc=%s,net=%s", nsArg(own["uts"]), nsArg(own["ipc"]), nsArg(own["net"]))
+	attr := &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWNET}
+	rep := runReport(t, attr, "-hostname", name, "-msgq", strconv.Itoa(key), "-mount-proc", "-marker-link", link,
+		"-parent-mnt", nsArg(own["mnt"]), "-parent-ns", parents).report
+
+	if len(rep.Errors) != 0 {
+		t.Errorf("errors: %v", rep.Errors)
+	}
+	wantActions := map[string]string{"hostname": "done", "msgq": "done", "mount-proc": "done", "marker-link": "done"}
+	if !maps.Equal(rep.Actions, wantActions) {
+		t.Errorf("actions = %v, want %v", rep.Actions, wantActions)
+	}
+	if rep.PID != 1 || rep.PPID != 0 {
+		t.Errorf("pid, ppid = %d, %d; want 1, 0", rep.PID, rep.PPID)
+	}
+	if rep.Hostname != name {
+		t.Errorf("hostname = %q, want %q", rep.Hostname, name)
+	}
+	if rep.IPC == nil || !slices.ContainsFunc(rep.IPC.Msg, func(o probes.IPCObject) bool { return o.Key == key }) {
+		t.Errorf("ipc = %+v, want a queue with key %d", rep.IPC, key)
+	}
+	if rep.Proc == nil || !slices.Equal(rep.Proc.PIDs, []int{1}) {
+		t.Errorf("proc = %+v, want only pid 1", rep.Proc)
+	}
+	// A bridge, or a veth pair where the kernel has no bridge.
+	if rep.Links == nil || !(slices.Equal(rep.Links.Names, []string{"lo", link}) ||
+		slices.Equal(rep.Links.Names, sorted("lo", link, peerName(link)))) {
+		t.Errorf("links = %+v, want lo and %s only", rep.Links, link)
+	}
+	for _, kind := range []string{"uts", "ipc", "mnt", "pid_for_children", "net"} {
+		if rep.NS[kind] == own[kind] {
+			t.Errorf("the probe's %s namespace is the test's", kind)
+		}
+	}
+
+	after := readHost(t)
+	if slices.Contains(after.msgKeys, key) {
+		t.Errorf("the host has the probe's queue %d", key)
+	}
+	if hostHasLink(t, link) {
+		t.Errorf("the host has the probe's link %s", link)
+	}
+	if after.hostname != before.hostname || after.domainname != before.domainname {
+		t.Errorf("the host's names changed from %q, %q to %q, %q", before.hostname, before.domainname, after.hostname, after.domainname)
+	}
+	if after.mountinfo != before.mountinfo {
+		t.Errorf("the host's mount table changed:\nbefore:\n%s\nafter:\n%s", before.mountinfo, after.mountinfo)
+	}
+}
+
+// removeLeaks removes a queue or link that a probe left on the host, and
+// fails the test if there was one.
+func removeLeaks(t *testing.T, key int32, link string) {
+	if l, err := netlink.LinkByName(link); err == nil {
+		t.Errorf("removing the link %s a probe left on the host", link)
+		if err := netlink.LinkDel(l); err != nil {
+			t.Errorf("remove link %s: %v", link, err)
+		}
+	}
+	f, err := os.Open("/proc/sysvipc/msg")
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer f.Close()
+	queues, err := probes.ParseSysvIPC(f)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	for _, q := range queues {
+		if q.Key != key {
+			continue
+		}
+		t.Errorf("removing the queue %d a probe left on the host", key)
+		if _, _, errno := unix.Syscall(unix.SYS_MSGCTL, uintptr(q.ID), unix.IPC_RMID, 0); errno != 0 {
+			t.Errorf("remove queue %d: %v", key, errno)
+		}
+	}
+}
+
+func TestMountProcIsRefusedOutsideANewMountNamespace(t *testing.T) {
+	own := ownNS(t)
+	check := func(t *testing.T, wantMsg string, args ...string) {
+		before := readHost(t)
+		rep := runReport(t, nil, args...).report
+		if got := rep.Errors["proc"]; !strings.Contains(got, wantMsg) {
+			t.Errorf("errors[proc] = %q, want it to say %q", got, wantMsg)
+		}
+		if rep.Proc != nil {
+			t.Errorf("after a refused mount the probe listed /proc: %v", rep.Proc)
+		}
+		if _, ok := rep.Actions["mount-proc"]; ok {
+			t.Errorf("actions = %v, the mount is recorded as done", rep.Actions)
+		}
+		if rep.Hostname == "" || len(rep.NS) == 0 {
+			t.Errorf("the other observations are missing: %+v", rep)
+		}
+		if after := readHost(t); after.mountinfo != before.mountinfo {
+			t.Errorf("the mount table changed:\nbefore:\n%s\nafter:\n%s", before.mountinfo, after.mountinfo)
+		}
+	}
+	t.Run("in the parent's", func(t *testing.T) {
+		check(t, "mount proc: refused: not in a new mount namespace", "-mount-proc", "-parent-mnt", nsArg(own["mnt"]))
+	})
+	t.Run("in the parent's named by -parent-ns", func(t *testing.T) {
+		check(t, "mount proc: refused: not in a new mount namespace", "-mount-proc", "-parent-ns", "mnt="+nsArg(own["mnt"]))
+	})
+	// With no parent given, only init's namespace tells; these run in the
+	// helper's namespaces, never the host's.
+	t.Run("in init's, with no parent given", func(t *testing.T) {
+		rep := runInHelper(t, "fork", "-mount-proc").report
+		if got := rep.Errors["proc"]; !strings.Contains(got, "mount proc: refused: not in a new mount namespace; it is init's") {
+			t.Errorf("errors[proc] = %q, want a refusal naming init's namespace", got)
+		}
+		if rep.Proc != nil || rep.Actions["mount-proc"] != "" {
+			t.Errorf("proc %v, actions %v after a refusal", rep.Proc, rep.Actions)
+		}
+	})
+	t.Run("as pid 1 of its /proc, with no parent given", func(t *testing.T) {
+		// Here init is the probe itself, which says nothing about whether
+		// the namespace is new.
+		rep := runInHelper(t, "exec", "-mount-proc").report
+		if got := rep.Errors["proc"]; !strings.Contains(got, "mount proc: refused: cannot tell whether the mount namespace is new") {
+			t.Errorf("errors[proc] = %q, want a refusal for want of knowledge", got)
+		}
+		if rep.PID != 1 || rep.Proc != nil || rep.Actions["mount-proc"] != "" {
+			t.Errorf("pid %d, proc %v, actions %v; want pid 1 and a refusal", rep.PID, rep.Proc, rep.Actions)
+		}
+	})
+}
+
+// The test binary doubles as a helper that stands in for the host: cloned
+// into new mount and pid namespaces, it makes its mount namespace private,
+// mounts its own /proc (so it is pid 1 there, init), and runs the probe in
+// those namespaces. A probe that wrongly mounted would change only the
+// helper's namespace, which dies with it.
+const (
+	helperEnv      = "NSPROBE_TEST_HELPER" // "fork": run the probe as pid 2; "exec": become it, as pid 1
+	helperProbeEnv = "NSPROBE_TEST_PROBE"
+	helperMntEnv   = "NSPROBE_TEST_PARENT_MNT" // the test's mount namespace, DEV:INO
+)
+
+func helper(mode, probe, parentMnt string, args []string) int {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/mnt", &st); err != nil || parentMnt == "" || nsArg(probes.NSID{Dev: st.Dev, Ino: st.Ino}) == parentMnt {
+		fmt.Fprintf(os.Stderr, "helper: not in a new mount namespace (%v); refusing to mount anything\n", err)
+		return 3
+	}
+	if os.Getpid() != 1 {
+		fmt.Fprintln(os.Stderr, "helper: not pid 1 of a new pid namespace; refusing to mount anything")
+		return 3
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		fmt.Fprintln(os.Stderr, "helper: make / private:", err)
+		return 3
+	}
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		fmt.Fprintln(os.Stderr, "helper: mount proc:", err)
+		return 3
+	}
+	argv := append([]string{probe}, args...)
+	if mode == "exec" {
+		err := syscall.Exec(probe, argv, os.Environ())
+		fmt.Fprintln(os.Stderr, "helper: exec probe:", err)
+		return 3
+	}
+	before, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "helper: read mountinfo:", err)
+		return 3
+	}
+	cmd := exec.Command(probe, args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "helper: run probe:", err)
+		return 3
+	}
+	if after, err := os.ReadFile("/proc/self/mountinfo"); err != nil || !bytes.Equal(after, before) {
+		fmt.Fprintf(os.Stderr, "helper: the probe changed its parent's mount table (%v)\n", err)
+		return 4
+	}
+	return 0
+}
+
+// runInHelper runs the probe with args under the helper in mode.
+func runInHelper(t *testing.T, mode string, args ...string) probeRun {
+	t.Helper()
+	requireRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/proc/self/exe", args...)
+	cmd.Env = append(os.Environ(), helperEnv+"="+mode, helperProbeEnv+"="+probePath, helperMntEnv+"="+nsArg(ownNS(t)["mnt"]))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS | unix.CLONE_NEWPID, Pdeathsig: syscall.SIGKILL}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("helper %s with nsprobe %q: %v; stderr: %s", mode, args, err, stderr.String())
+	}
+	rep, err := probes.DecodeReport(&stdout)
+	if err != nil {
+		t.Fatalf("helper %s with nsprobe %q: %v; stderr: %s", mode, args, err, stderr.String())
+	}
+	return probeRun{report: rep, stderr: stderr.String()}
+}
+
+func TestTimeOffsetsShiftTheObserversClocks(t *testing.T) {
+	requireRoot(t)
+	requireNS(t, "time")
+	const mono, boot = 168 * time.Hour, 216 * time.Hour
+	own := ownNS(t)
+	for _, newPID := range []bool{false, true} {
+		t.Run(fmt.Sprintf("newpid=%v", newPID), func(t *testing.T) {
+			args := []string{"-timens", "-monotonic-offset", mono.String(), "-boottime-offset", boot.String()}
+			if newPID {
+				args = append(args, "-newpid")
+			}
+			monoBefore, bootBefore := clockNow(t, unix.CLOCK_MONOTONIC), clockNow(t, unix.CLOCK_BOOTTIME)
+			r := runReport(t, nil, args...)
+			rep := r.report
+			if rep.Clock == nil {
+				t.Fatalf("no clocks; errors: %v", rep.Errors)
+			}
+			for _, c := range []struct {
+				name        string
+				got, before time.Duration
+				offset      time.Duration
+			}{
+				{"monotonic", time.Duration(rep.Clock.MonotonicNS), monoBefore, mono},
+				{"boottime", time.Duration(rep.Clock.BoottimeNS), bootBefore, boot},
+			} {
+				shift := c.got - c.before
+				if shift < c.offset-time.Second || shift >= c.offset+time.Minute {
+					t.Errorf("the observer's %s clock is %s ahead of the host's, want %s", c.name, shift, c.offset)
+				}
+			}
+			if rep.Launcher == nil || rep.Launcher.PID != r.pid || rep.Launcher.ObserverPID <= 0 || rep.Launcher.ObserverPID == r.pid {
+				t.Errorf("launcher = %+v, want the launcher %d and its observer", rep.Launcher, r.pid)
+			}
+			if rep.NS["time"] == own["time"] {
+				t.Error("the observer's time namespace is the host's")
+			}
+			if newPID && (rep.PID != 1 || rep.PPID != 0) {
+				t.Errorf("with -newpid the observer's pid, ppid = %d, %d; want 1, 0", rep.PID, rep.PPID)
+			}
+			if !newPID && (rep.Launcher == nil || rep.PID != rep.Launcher.ObserverPID || rep.PPID != r.pid) {
+				t.Errorf("pid, ppid = %d, %d; the launcher %d started %v", rep.PID, rep.PPID, r.pid, rep.Launcher)
+			}
+			if len(rep.Errors) != 0 {
+				t.Errorf("errors: %v", rep.Errors)
+			}
+		})
+	}
+}
+
+func TestATimeNamespaceThatCannotBePreparedIsReported(t *testing.T) {
+	// As root the kernel refuses an offset that would take the monotonic
+	// clock below zero; without root it refuses the unshare. Either way no
+	// observer may start in a namespace without the offsets asked for.
+	r := runReport(t, nil, "-timens", "-monotonic-offset", "-100000h", "-newpid")
+	rep := r.report
+	if rep.Errors["clock"] == "" || rep.Errors["pid"] == "" {
+		t.Errorf("errors = %v, want clock and pid to say the time namespace failed", rep.Errors)
+	}
+	if rep.Launcher != nil || rep.PID != r.pid {
+		t.Errorf("launcher %+v, pid %d: an observer was started (the probe is %d)", rep.Launcher, rep.PID, r.pid)
+	}
+	if rep.Clock == nil || rep.Hostname == "" {
+		t.Errorf("the probe did not observe in place: %+v", rep)
+	}
+}
+
+func TestAUserNamespaceWithoutPIDCannotMountProc(t *testing.T) {
+	requireRoot(t)
+	h := readHost(t)
+	own := ownNS(t)
+	rootMap := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}}
+	attr := &syscall.SysProcAttr{
+		Cloneflags:  unix.CLONE_NEWUSER | unix.CLONE_NEWNS,
+		UidMappings: rootMap,
+		GidMappings: rootMap,
+	}
+	rep := runReport(t, attr, "-mount-proc").report
+	// The new mount namespace is the probe's own, but the pid namespace
+	// /proc would show belongs to the host's user namespace, where the
+	// probe has no capability: the kernel refuses, the probe reports it.
+	if got := rep.Errors["proc"]; !strings.Contains(got, "operation not permitted") {
+		t.Errorf("errors[proc] = %q, want operation not permitted", got)
+	}
+	if rep.Proc != nil {
+		t.Errorf("proc = %+v after a refused mount", rep.Proc)
+	}
+	if rep.Hostname != h.hostname {
+		t.Errorf("hostname = %q, the host's is %q", rep.Hostname, h.hostname)
+	}
+	if rep.NS["user"] == own["user"] || rep.NS["mnt"] == own["mnt"] || rep.NS["uts"] != own["uts"] {
+		t.Errorf("ns = %v, want new user and mnt and the host's uts (%v)", rep.NS, own)
+	}
+	want := []probes.IDRange{{0, 0, 1}}
+	if rep.User == nil || rep.User.UID != 0 || rep.User.GID != 0 ||
+		!slices.Equal(rep.User.UIDMap, want) || !slices.Equal(rep.User.GIDMap, want) || rep.User.Setgroups != "deny" {
+		t.Errorf("user = %+v, want uid and gid 0 with the map %v and setgroups deny", rep.User, want)
+	}
+	if len(rep.Errors) != 1 {
+		t.Errorf("errors = %v, want only proc", rep.Errors)
+	}
+	if after := readHost(t); after.mountinfo != h.mountinfo {
+		t.Errorf("the host's mount table changed:\nbefore:\n%s\nafter:\n%s", h.mountinfo, after.mountinfo)
+	}
+}
+
+func sorted(s ...string) []string {
+	slices.Sort(s)
+	return s
+}

@@ -1,0 +1,108 @@
+// Package fixturesuite is a stand-in for the nsverify suite that needs no
+// root: it names, labels and reports its matrix specs as the suite does, with
+// outcomes chosen to cover every kind of cell. Ginkgo runs it to write the
+// JSON reports in ../ (see gen.sh there), so the fixtures are Ginkgo's own
+// output rather than hand-written JSON.
+//
+// NSREPORT_FIXTURE picks the machine it pretends to be:
+//
+//   - el7: a 3.10 kernel without cgroup and time namespaces. Sets holding
+//     either are skipped as the suite skips them; the "kernel", "preflight"
+//     and "host baseline" entries are present; uts+net fails on net and
+//     ipc+pid fails before any kind is checked.
+//   - modern: every kind present and no suite-level entry at all; user+net
+//     fails on user, and the "child <set>" entries carry the namespaces.
+package fixturesuite
+
+import (
+	"os"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/nsverify/nsverify/probes"
+	"github.com/nsverify/nsverify/spawn"
+)
+
+var machine = os.Getenv("NSREPORT_FIXTURE")
+
+func TestFixture(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "nsverify")
+}
+
+// present is what the pretended kernel has in /proc/self/ns.
+func present(k spawn.Kind) bool {
+	return machine != "el7" || (k != spawn.Cgroup && k != spawn.Time)
+}
+
+func namespaces() map[string]probes.NSID {
+	ns := map[string]probes.NSID{}
+	for i, k := range spawn.Kinds {
+		if present(k) {
+			ns[string(k)] = probes.NSID{Dev: 4, Ino: uint64(4026531835 + i)}
+		}
+	}
+	return ns
+}
+
+var _ = SynchronizedBeforeSuite(func() []byte {
+	Expect(machine).To(Or(Equal("el7"), Equal("modern")), "set NSREPORT_FIXTURE to el7 or modern")
+	return nil
+}, func([]byte) {
+	if machine != "el7" {
+		return
+	}
+	AddReportEntry("kernel", "3.10.0-1160.119.1.el7.x86_64", ReportEntryVisibilityNever)
+	AddReportEntry("preflight", map[string]any{
+		"summary":             "root; user namespaces enabled (user.max_user_namespaces=15000); no cgroup or time namespaces",
+		"max_user_namespaces": 15000,
+	}, ReportEntryVisibilityNever)
+	AddReportEntry("host baseline", probes.Report{Schema: probes.Schema, PID: 1234, NS: namespaces()}, ReportEntryVisibilityNever)
+})
+
+var _ = Describe("the host", Label("host"), func() {
+	It("is read before the specs", func() {})
+})
+
+var _ = Describe("the walk-through", Label("walkthrough"), func() {
+	// Same text as a matrix entry, but not labelled matrix: not a row.
+	DescribeTable("a child cloned with the walk-through's cumulative flags is isolated in exactly those six kinds",
+		func(set spawn.Set) {}, Entry("uts", Label("ns:uts"), spawn.SetOf(spawn.UTS)))
+})
+
+func matrixEntries() []TableEntry {
+	var entries []TableEntry
+	for _, set := range spawn.PowerSet(spawn.All) {
+		labels := Labels{"matrix"}
+		for _, k := range set.Kinds() {
+			labels = append(labels, "ns:"+string(k))
+		}
+		entries = append(entries, Entry(set.String(), labels, set))
+	}
+	return entries
+}
+
+var _ = Describe("the combination matrix", func() {
+	DescribeTable("a child cloned with a set of kinds is isolated in exactly those, and shares the others",
+		func(set spawn.Set) {
+			for _, k := range set.Kinds() {
+				if !present(k) {
+					Skip("this kernel has no " + string(k) + " namespaces (/proc/self/ns/" + string(k) + " is missing); a kernel that has them is needed to verify " + string(k))
+				}
+			}
+			report := probes.Report{Schema: probes.Schema, NS: namespaces()}
+			AddReportEntry("child "+set.String(), map[string]any{"set": set.String(), "report": report}, ReportEntryVisibilityFailureOrVerbose)
+			switch {
+			case machine == "el7" && set == spawn.SetOf(spawn.UTS, spawn.Net):
+				Expect([]string{"lo", "eth0"}).To(ConsistOf("lo"), "net: the child in %s sees links beyond lo and its own marker", set)
+			case machine == "el7" && set == spawn.SetOf(spawn.IPC, spawn.PID):
+				Fail("run the probe in ipc+pid: clone: invalid argument")
+			case machine == "modern" && set == spawn.SetOf(spawn.User, spawn.Net):
+				Expect(0).To(Equal(65534), "user: the child in %s reads back another uid map than the one written", set)
+			}
+		},
+		matrixEntries(),
+	)
+})
