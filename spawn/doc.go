@@ -11,4 +11,10 @@
 // (every namespace is made by clone for the child alone), or leave a child
 // running. Every child gets Pdeathsig SIGKILL, its own process group and a
 // deadline after which the whole group is killed.
+//
+// Platforms: only Linux has namespaces. Elsewhere the package builds, so
+// that editors and go vet work, and its platform-neutral parts (kinds,
+// sets, id map and option validation, diagnoses) behave the same; but
+// CloneFlag is 0, Run returns an error wrapping errors.ErrUnsupported and
+// Detect reports every kind unsupported.
 package spawn

@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"sort"
-	"syscall"
 )
 
 // IDMap is one line of a uid_map or gid_map: Count ids starting at Inside in
@@ -72,12 +71,4 @@ func RootMap(outside uint32) []IDMap { return []IDMap{{Inside: 0, Outside: outsi
 // only mapping an unprivileged caller may write.
 func CallerMaps() (uid, gid []IDMap) {
 	return RootMap(uint32(os.Geteuid())), RootMap(uint32(os.Getegid()))
-}
-
-func toSysProcIDMaps(maps []IDMap) []syscall.SysProcIDMap {
-	out := make([]syscall.SysProcIDMap, len(maps))
-	for i, m := range maps {
-		out[i] = syscall.SysProcIDMap{ContainerID: int(m.Inside), HostID: int(m.Outside), Size: int(m.Count)}
-	}
-	return out
 }

@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
@@ -62,30 +58,6 @@ func TestWriteTableSaysWhatIsSupportedAndWhatToDo(t *testing.T) {
 	}
 }
 
-func TestWriteTableForAnUnprivilegedUserAndABrokenDetection(t *testing.T) {
-	f := features(machine(unprivileged), nil)
-	var b bytes.Buffer
-	if err := f.WriteTable(&b, false); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{
-		"  root              no (euid 1000)\n",
-		"  uts     yes        15000   inside a new user namespace only (this process is not root)\n",
-		"  user    yes        15000\n",
-	} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("the table does not say %q:\n%s", want, b.String())
-		}
-	}
-	b.Reset()
-	if err := detect("/nonexistent/nsprobe").WriteTable(&b, false); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(b.String(), "  error             run /nonexistent/nsprobe in no new namespace (the control child)") {
-		t.Errorf("the table does not show the detection's failure:\n%s", b.String())
-	}
-}
-
 func TestFeaturesMarshalToJSON(t *testing.T) {
 	data, err := json.Marshal(centos7Features())
 	if err != nil {
@@ -120,149 +92,4 @@ func TestFeaturesMarshalToJSON(t *testing.T) {
 	if strings.Contains(string(data), "Limits") || strings.Contains(string(data), "Present\"") {
 		t.Errorf("internal maps leaked into the JSON: %s", data)
 	}
-}
-
-func TestColorWantedOnlyOnATerminalWithoutNoColor(t *testing.T) {
-	t.Setenv("TERM", "xterm")
-	t.Setenv("NO_COLOR", "")
-	f, err := os.CreateTemp(t.TempDir(), "out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if ColorWanted(f) {
-		t.Error("colour wanted for a plain file")
-	}
-	if ColorWanted(nil) {
-		t.Error("colour wanted for no file")
-	}
-	// The master side of a new pseudo-terminal is a terminal; the pair
-	// goes away when it is closed.
-	ptm, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminal to test with: %v", err)
-	}
-	defer ptm.Close()
-	if !ColorWanted(ptm) {
-		t.Error("colour not wanted on a terminal")
-	}
-	t.Setenv("NO_COLOR", "1")
-	if ColorWanted(ptm) {
-		t.Error("colour wanted on a terminal although NO_COLOR is set")
-	}
-	t.Setenv("NO_COLOR", "")
-	t.Setenv("TERM", "dumb")
-	if ColorWanted(ptm) {
-		t.Error("colour wanted on a dumb terminal")
-	}
-}
-
-// buildPreflight builds nspreflight into a directory that every user can
-// search, so that it can run as nobody and re-exec itself from a user
-// namespace.
-func buildPreflight(t *testing.T) string {
-	t.Helper()
-	// Not t.TempDir: its parent directory is private to root.
-	dir, err := os.MkdirTemp("", "nspreflight-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	exe := filepath.Join(dir, "nspreflight")
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", exe, "github.com/nsverify/nsverify/spawn/cmd/nspreflight")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build nspreflight: %v\n%s", err, out)
-	}
-	return exe
-}
-
-func TestNspreflightReportsThisMachine(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a binary")
-	}
-	requireRoot(t)
-	exe := buildPreflight(t)
-
-	out, err := exec.CommandContext(t.Context(), exe).Output()
-	if err != nil {
-		t.Fatalf("nspreflight: %v\n%s", err, out)
-	}
-	t.Logf("\n%s", out)
-	if bytes.Contains(out, []byte("\x1b")) {
-		t.Error("colour codes in output to a pipe")
-	}
-	want := detect(probePath)
-	for _, ks := range want.Kinds {
-		yes := "no "
-		if ks.Supported() {
-			yes = "yes"
-		}
-		if row := "  " + string(ks.Kind) + strings.Repeat(" ", 8-len(ks.Kind)) + yes; !bytes.Contains(out, []byte(row)) {
-			t.Errorf("nspreflight has no row %q", row)
-		}
-	}
-
-	out, err = exec.CommandContext(t.Context(), exe, "-json").Output()
-	if err != nil {
-		t.Fatalf("nspreflight -json: %v\n%s", err, out)
-	}
-	var got Features
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("nspreflight -json printed %s: %v", out, err)
-	}
-	if got.Exe != exe || got.Error != "" || !got.Root || len(got.Kinds) != len(Kinds) {
-		t.Errorf("nspreflight -json: exe %q error %q root %v, %d kinds", got.Exe, got.Error, got.Root, len(got.Kinds))
-	}
-	for i, ks := range got.Kinds {
-		if ks.Supported() != want.Kinds[i].Supported() {
-			t.Errorf("%s: nspreflight says supported=%v, Detect with the probe %v", ks.Kind, ks.Supported(), want.Kinds[i].Supported())
-		}
-	}
-
-	if err := exec.CommandContext(t.Context(), exe, "extra").Run(); err == nil {
-		t.Error("nspreflight accepted an argument")
-	}
-}
-
-// TestNspreflightRunsRootless runs nspreflight as nobody: it must find
-// that it is not root and try each kind inside a new user namespace.
-func TestNspreflightRunsRootless(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a binary")
-	}
-	requireRoot(t)
-	exe := buildPreflight(t)
-	cmd := exec.CommandContext(t.Context(), exe, "-json")
-	cmd.Dir = "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}, Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("nspreflight as nobody: %v\n%s", err, out)
-	}
-	var got Features
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("nspreflight -json printed %s: %v", out, err)
-	}
-	if got.Root || got.EUID != 65534 || got.Error != "" {
-		t.Fatalf("as nobody: root %v euid %d error %q", got.Root, got.EUID, got.Error)
-	}
-	if ok, reason := got.Supports(SetOf(UTS)); ok || !strings.HasPrefix(reason, "needs root: ") {
-		t.Errorf("Supports(uts) as nobody = %v, %q", ok, reason)
-	}
-	m := readMachine()
-	unprivilegedAllowed := Present(User) && m.Limits[User] != 0 && m.UnprivilegedUsernsClone != 0 && m.AppArmorRestrictUnprivilegedUserns != 1
-	for _, ks := range got.Kinds {
-		if ks.Kind != User && !ks.InUserNS {
-			t.Errorf("%s was tried outside a user namespace", ks.Kind)
-		}
-		if ks.Present && unprivilegedAllowed && !ks.Supported() {
-			t.Errorf("%s: this machine allows unprivileged user namespaces, yet: %s", ks.Kind, ks.Reason)
-		}
-	}
-	ok, reason := got.Supports(SetOf(UTS, User))
-	t.Logf("as nobody: Supports(uts+user) = %v %s", ok, reason)
 }

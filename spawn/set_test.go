@@ -3,8 +3,6 @@ package spawn
 import (
 	"strings"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 func TestParseSetAcceptsEveryWrittenForm(t *testing.T) {
@@ -66,20 +64,6 @@ func TestSetPrintsInFixedOrder(t *testing.T) {
 		if err != nil || back != s {
 			t.Errorf("ParseSet(%q) = %v, %v; want %v", s.String(), back, err, s)
 		}
-	}
-}
-
-func TestCloneFlagsAreTheKernelFlags(t *testing.T) {
-	want := uintptr(unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID | unix.CLONE_NEWNS |
-		unix.CLONE_NEWUSER | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME)
-	if got := All.CloneFlags(); got != want {
-		t.Errorf("All.CloneFlags() = %#x, want %#x", got, want)
-	}
-	if got := SetOf(MNT).CloneFlags(); got != unix.CLONE_NEWNS {
-		t.Errorf("mnt flag = %#x, want CLONE_NEWNS", got)
-	}
-	if None.CloneFlags() != 0 {
-		t.Error("the empty set has clone flags")
 	}
 }
 

@@ -1,3 +1,5 @@
+//go:build linux
+
 package suite
 
 import (
@@ -7,14 +9,12 @@ import (
 )
 
 var _ = Describe("the cgroup namespace", Label("ns:cgroup"), func() {
-	BeforeEach(needsRoot)
 	BeforeEach(func() { needsKinds(spawn.SetOf(spawn.Cgroup)) })
 
 	run := func(ctx SpecContext, set spawn.Set) {
 		m := NewMarkers()
 		opts := PlanFor(set, m)
-		dir, hostPath := DedicatedCgroup()
-		opts.CgroupDir = dir
+		hostPath := childCgroup(&opts)
 		c := RunChild(ctx, opts, m)
 		c.CgroupHostPath = hostPath
 		ExpectKind(c, spawn.Cgroup)
@@ -23,6 +23,18 @@ var _ = Describe("the cgroup namespace", Label("ns:cgroup"), func() {
 	Context("when the child is cloned with cgroup into a cgroup of its own", func() {
 		It("sees that cgroup as /, while the host sees it at its real path", func(ctx SpecContext) {
 			run(ctx, spawn.SetOf(spawn.Cgroup))
+		})
+	})
+
+	Context("when the child is cloned with cgroup straight into a new cgroup (CLONE_INTO_CGROUP)", func() {
+		It("sees that cgroup as /, while the host sees it at its real path", func(ctx SpecContext) {
+			m := NewMarkers()
+			opts := PlanFor(spawn.SetOf(spawn.Cgroup), m)
+			dir, hostPath := DedicatedCgroup()
+			opts.CgroupDir = dir
+			c := RunChild(ctx, opts, m)
+			c.CgroupHostPath = hostPath
+			ExpectKind(c, spawn.Cgroup)
 		})
 	})
 

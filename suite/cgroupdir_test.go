@@ -1,3 +1,5 @@
+//go:build linux
+
 package suite
 
 import (
@@ -5,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -58,6 +61,7 @@ func ownCgroup2Path() (string, error) {
 // host sees the child at.
 func DedicatedCgroup() (dir, hostPath string) {
 	GinkgoHelper()
+	needsHostRoot()
 	mount, err := cgroup2Mount()
 	if err != nil {
 		Skip("the cgroup oracle needs a cgroup v2 hierarchy to clone the child into a cgroup of its own (" + err.Error() + "); mount one, e.g. at /sys/fs/cgroup/unified")
@@ -90,4 +94,57 @@ func expectCgroup(c *Child, hostPath string) {
 		return
 	}
 	Expect(inside).To(Equal(hostPath), "cgroup: the child in %s, sharing cgroup, sees its cgroup at %s, the host at %s", c.Set, inside, hostPath)
+}
+
+// suiteCgroup is the cgroup (as the host sees it) this process moved itself
+// into, or empty. Every child then starts there: one with cgroup must see
+// it as /, one without at this path, and no child pays for being cloned
+// into a cgroup of its own (CLONE_INTO_CGROUP takes a lock whose release
+// waits for an RCU grace period, milliseconds a child).
+var suiteCgroup string
+
+// enterSuiteCgroup moves this process into a new cgroup below its own v2
+// cgroup, so whatever limits it still does, and registers the way back.
+// It returns "" when that cannot be done; the specs then clone each child
+// into a cgroup of its own instead.
+func enterSuiteCgroup() string {
+	mount, err := cgroup2Mount()
+	if err != nil {
+		return ""
+	}
+	own, err := ownCgroup2Path()
+	if err != nil {
+		return ""
+	}
+	path := filepath.Join(own, "nsverify-suite-"+randomHex(6))
+	dir := filepath.Join(mount, path)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return ""
+	}
+	pid := []byte(strconv.Itoa(os.Getpid()))
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), pid, 0); err != nil {
+		_ = os.Remove(dir)
+		return ""
+	}
+	deferCleanup(func() {
+		Expect(os.WriteFile(filepath.Join(mount, own, "cgroup.procs"), pid, 0)).To(Succeed(), "move the suite back to its cgroup %s", own)
+		Expect(os.Remove(dir)).To(Succeed(), "remove the suite's cgroup %s", dir)
+	})
+	return path
+}
+
+// childCgroup puts opts's child where the cgroup oracle can judge it and
+// returns the path the host sees it at. Rootless, where no cgroup can be
+// made, it returns "" and the cgroup kind is judged by identity alone.
+func childCgroup(opts *spawn.Options) string {
+	GinkgoHelper()
+	if suiteCgroup != "" {
+		return suiteCgroup
+	}
+	if !isRoot() {
+		return ""
+	}
+	dir, hostPath := DedicatedCgroup()
+	opts.CgroupDir = dir
+	return hostPath
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package suite
 
 import (
@@ -64,8 +66,9 @@ func PlanFor(set spawn.Set, m Markers) spawn.Options {
 		opts.Actions.MonotonicOffset, opts.Actions.BoottimeOffset = monotonicOffset, boottimeOffset
 	}
 	if set.Has(spawn.User) {
-		// The walk-through's map: root inside is root outside.
-		opts.UIDMap, opts.GIDMap = spawn.RootMap(0), spawn.RootMap(0)
+		// The walk-through's map: root inside is root outside. Rootless,
+		// the caller's own ids are the only ones it may map.
+		opts.UIDMap, opts.GIDMap = spawn.CallerMaps()
 	}
 	return opts
 }
@@ -74,6 +77,8 @@ func PlanFor(set spawn.Set, m Markers) spawn.Options {
 // the report to the spec so a failure shows inside and host side by side.
 func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 	GinkgoHelper()
+	needsRoot(opts.Set)
+	needsKinds(opts.Set)
 	c := &Child{Set: opts.Set, Opts: opts, Markers: m}
 	c.MountinfoBefore = hostMountinfo()
 	c.MonotonicBefore = clockNow(unix.CLOCK_MONOTONIC)
@@ -99,21 +104,31 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 	return c
 }
 
-// needsRoot skips a spec that cannot run without CAP_SYS_ADMIN.
-func needsRoot() {
+// needsRoot skips a spec whose set cannot be made without root: any set
+// without user (an ordinary user can create the other kinds only inside a
+// user namespace of its own).
+func needsRoot(set spawn.Set) {
+	if !isRoot() && !set.Has(spawn.User) {
+		Skip("needs root: creating namespaces outside a user namespace needs CAP_SYS_ADMIN in the initial user namespace; run the suite with sudo")
+	}
+}
+
+// needsHostRoot skips a spec that changes the host itself (a marker link,
+// a cgroup) when the suite is not root.
+func needsHostRoot() {
 	if !isRoot() {
-		Skip("needs root: creating namespaces other than user needs CAP_SYS_ADMIN in the initial user namespace; run the suite with sudo")
+		Skip("needs root: this spec adds a marker to the host (a link or a cgroup), which needs CAP_NET_ADMIN or CAP_SYS_ADMIN; run the suite with sudo")
 	}
 }
 
 func isRoot() bool { return os.Geteuid() == 0 }
 
-// needsKinds skips a spec whose set holds a kind this kernel lacks.
+// needsKinds skips a spec whose set holds a kind this machine cannot create,
+// with the preflight's reason and remedy. A kind that can be created never
+// skips, so a skip cannot hide a failure.
 func needsKinds(set spawn.Set) {
-	for _, k := range set.Kinds() {
-		if !spawn.Present(k) {
-			Skip("this kernel has no " + string(k) + " namespaces (/proc/self/ns/" + string(k) + " is missing); a kernel that has them is needed to verify " + string(k))
-		}
+	if ok, reason := features.Supports(set); !ok {
+		Skip(reason)
 	}
 }
 

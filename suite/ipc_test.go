@@ -1,3 +1,5 @@
+//go:build linux
+
 package suite
 
 import (
@@ -7,7 +9,6 @@ import (
 )
 
 var _ = Describe("the IPC namespace", Label("ns:ipc"), func() {
-	BeforeEach(needsRoot)
 
 	Context("when the child is cloned with ipc", func() {
 		It("hides the host's SysV queue and keeps the child's queue off the host", func(ctx SpecContext) {

@@ -1,3 +1,5 @@
+//go:build linux
+
 package suite
 
 import (
@@ -97,6 +99,8 @@ func (m Markers) WithHostQueue() Markers {
 // WithHostLink adds a veth pair on the host with a unique name, removed when
 // the spec ends. veth, not dummy: dummy is a module some kernels lack.
 func (m Markers) WithHostLink() Markers {
+	GinkgoHelper()
+	needsHostRoot()
 	id := randomHex(4)
 	name := "nsvh" + id
 	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name}, PeerName: "nsvp" + id}

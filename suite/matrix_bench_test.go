@@ -1,3 +1,5 @@
+//go:build linux
+
 package suite
 
 import (
@@ -41,6 +43,7 @@ func BenchmarkMatrix(b *testing.B) {
 		b.Fatalf("build nsprobe: %v\n%s", err, out)
 	}
 	var err error
+	features = spawn.Detect(probePath)
 	if host, err = ReadHost(probePath); err != nil {
 		b.Fatal(err)
 	}
@@ -59,6 +62,7 @@ func BenchmarkMatrix(b *testing.B) {
 	var suiteCleanups []func()
 	deferCleanup = func(f func()) { suiteCleanups = append(suiteCleanups, f) }
 	sharedMarkers = Markers{}.WithHostQueue().WithHostLink()
+	suiteCgroup = enterSuiteCgroup()
 	b.Cleanup(func() {
 		for i := len(suiteCleanups) - 1; i >= 0; i-- {
 			suiteCleanups[i]()

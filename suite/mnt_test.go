@@ -1,3 +1,5 @@
+//go:build linux
+
 package suite
 
 import (
@@ -11,7 +13,6 @@ import (
 )
 
 var _ = Describe("the mount namespace", Label("ns:mnt"), func() {
-	BeforeEach(needsRoot)
 
 	// The host's /proc still belongs to the host's pid namespace.
 	expectHostProcIntact := func() {

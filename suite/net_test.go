@@ -1,3 +1,5 @@
+//go:build linux
+
 package suite
 
 import (
@@ -14,7 +16,6 @@ import (
 )
 
 var _ = Describe("the network namespace", Label("ns:net"), func() {
-	BeforeEach(needsRoot)
 
 	Context("when the child is cloned with net", func() {
 		It("sees only lo and its own marker, not the host's marker link", func(ctx SpecContext) {
@@ -59,6 +60,7 @@ var _ = Describe("the network namespace", Label("ns:net"), func() {
 // is killed by its pid when the spec ends.
 func heldNetns(set spawn.Set) netns.NsHandle {
 	GinkgoHelper()
+	needsRoot(set)
 	sleep, err := exec.LookPath("sleep")
 	if err != nil {
 		Skip("needs the sleep command to hold a namespace open while the host looks at it")

@@ -1,3 +1,5 @@
+//go:build linux
+
 package suite
 
 import (
@@ -7,7 +9,6 @@ import (
 )
 
 var _ = Describe("the PID namespace", Label("ns:pid"), func() {
-	BeforeEach(needsRoot)
 
 	Context("when the child is cloned with pid", func() {
 		It("is pid 1 with no parent inside, while the host knows it by its real pid", func(ctx SpecContext) {

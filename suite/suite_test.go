@@ -1,6 +1,11 @@
+//go:build linux
+
 package suite
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +14,9 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
+
+	"github.com/nsverify/nsverify/spawn"
+	"github.com/nsverify/nsverify/suite/hoststate"
 )
 
 // probePath is the nsprobe binary, built once on process 1 and shared.
@@ -17,32 +25,98 @@ var probePath string
 // host is this process's baseline of the host, read in BeforeSuite.
 var host *Host
 
+// features is what this kernel can do, detected once per process.
+var features *spawn.Features
+
+// hostBefore is process 1's snapshot of the host before any spec ran.
+var hostBefore *hoststate.Snapshot
+
+// suiteCleanups undo what the suite set up for a whole process. They run in
+// the all-process part of SynchronizedAfterSuite, so that process 1 has
+// undone its own before it compares the host with hostBefore.
+var suiteCleanups []func()
+
 func TestSuite(t *testing.T) {
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "nsverify")
 }
 
 var _ = SynchronizedBeforeSuite(func() []byte {
+	var err error
+	hostBefore, err = hoststate.Take(snapshotOptions())
+	Expect(err).NotTo(HaveOccurred(), "take a snapshot of the host before the suite")
+
 	path, err := gexec.BuildWithEnvironment("github.com/nsverify/nsverify/probes/cmd/nsprobe", []string{"CGO_ENABLED=0"})
 	Expect(err).NotTo(HaveOccurred(), "build nsprobe")
 	// A child in a user namespace runs as a mapped id (100000, say) that
 	// must still reach the probe: open up the directories gexec made.
 	Expect(openUpTo(path, os.TempDir())).To(Succeed())
+
+	// The preflight heads every run: what this machine can do, and why not.
+	f := spawn.Detect(path)
+	var table bytes.Buffer
+	Expect(f.WriteTable(&table, spawn.ColorWanted(os.Stdout))).To(Succeed())
+	fmt.Fprintln(os.Stdout, table.String())
+	preflight, err := json.Marshal(f)
+	Expect(err).NotTo(HaveOccurred())
+	AddReportEntry("preflight", string(preflight), ReportEntryVisibilityNever)
+	AddReportEntry("kernel", f.Kernel, ReportEntryVisibilityNever)
 	return []byte(path)
 }, func(path []byte) {
 	probePath = string(path)
+	features = spawn.Detect(probePath)
+	Expect(features.Error).To(BeEmpty(), "detect what this kernel supports")
 	var err error
 	host, err = ReadHost(probePath)
 	Expect(err).NotTo(HaveOccurred(), "read the host baseline")
 	AddReportEntry("host baseline", host.Report, ReportEntryVisibilityNever)
+	// Undone in SynchronizedAfterSuite, not by DeferCleanup, which would
+	// run after process 1 compared the host.
+	saved := deferCleanup
+	deferCleanup = func(f func()) { suiteCleanups = append(suiteCleanups, f) }
+	defer func() { deferCleanup = saved }()
+	sharedMarkers = Markers{}.WithHostQueue()
 	if isRoot() {
-		sharedMarkers = Markers{}.WithHostQueue().WithHostLink()
+		sharedMarkers = sharedMarkers.WithHostLink()
 	}
+	suiteCgroup = enterSuiteCgroup()
 })
 
-var _ = SynchronizedAfterSuite(func() {}, func() {
-	gexec.CleanupBuildArtifacts()
+var _ = SynchronizedAfterSuite(func() {
+	for i := len(suiteCleanups) - 1; i >= 0; i-- {
+		suiteCleanups[i]()
+	}
+	suiteCleanups = nil
+}, func() {
+	defer gexec.CleanupBuildArtifacts()
+	if hostBefore == nil {
+		return
+	}
+	after, err := hoststate.Take(snapshotOptions())
+	Expect(err).NotTo(HaveOccurred(), "take a snapshot of the host after the suite")
+	changes := hoststate.Diff(hostBefore, after)
+	Expect(changes).To(BeEmpty(), "the suite left the host changed:\n%s", hoststate.Format(changes))
 })
+
+// snapshotOptions says what the invariance check looks at: besides the
+// fixed areas, the cgroups the suite makes and the sysctls that decide
+// what it can do.
+func snapshotOptions() hoststate.Options {
+	opts := hoststate.Options{
+		CgroupPrefix: "nsverify-",
+		Sysctls: []string{
+			"user.max_user_namespaces", "user.max_net_namespaces", "user.max_mnt_namespaces",
+			"kernel.unprivileged_userns_clone", "kernel.apparmor_restrict_unprivileged_userns",
+		},
+		// The snapshot is taken by process 1; its children are probes and
+		// helpers, none of which may outlive the suite.
+		ParentPID: os.Getpid(),
+	}
+	if mount, err := cgroup2Mount(); err == nil {
+		opts.CgroupRoots = []string{mount}
+	}
+	return opts
+}
 
 // openUpTo makes the binary at path and every directory between it and
 // stop readable and traversable by everyone.

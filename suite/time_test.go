@@ -1,3 +1,5 @@
+//go:build linux
+
 package suite
 
 import (
@@ -7,7 +9,6 @@ import (
 )
 
 var _ = Describe("the time namespace", Label("ns:time"), func() {
-	BeforeEach(needsRoot)
 	BeforeEach(func() { needsKinds(spawn.SetOf(spawn.Time)) })
 
 	Context("when the child is cloned with time and given offsets", func() {

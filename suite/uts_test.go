@@ -1,3 +1,5 @@
+//go:build linux
+
 package suite
 
 import (
@@ -7,7 +9,6 @@ import (
 )
 
 var _ = Describe("the UTS namespace", Label("ns:uts"), func() {
-	BeforeEach(needsRoot)
 
 	Context("when the child is cloned with uts", func() {
 		It("keeps the host's hostname and domainname when the child sets its own", func(ctx SpecContext) {

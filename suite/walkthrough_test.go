@@ -1,3 +1,5 @@
+//go:build linux
+
 package suite
 
 import (
@@ -27,7 +29,6 @@ func walkthroughEntries() []TableEntry {
 }
 
 var _ = Describe("the walk-through", Label("walkthrough"), func() {
-	BeforeEach(needsRoot)
 
 	DescribeTable("a child cloned with the walk-through's cumulative flags is isolated in exactly those six kinds",
 		func(ctx SpecContext, set spawn.Set) {

@@ -49,6 +49,9 @@ type config struct {
 	monotonicOffset time.Duration
 	boottimeOffset  time.Duration
 	newPID          bool
+	// timensFrom is set by a launcher that exec'd this process: the time
+	// namespace it was in before it unshared a new one (see timens.go).
+	timensFrom *probes.NSID
 }
 
 func main() {
@@ -68,6 +71,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.timens {
 		return launchInTimeNamespace(cfg, stdout, stderr)
+	}
+	if cfg.timensFrom != nil {
+		return observeAfterExec(cfg, stdout, stderr)
 	}
 	return emit(stdout, stderr, run(cfg))
 }
@@ -122,6 +128,11 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 	fs.Func("boottime-offset", "with -timens: CLOCK_BOOTTIME offset of the new time namespace, a Go `DURATION` such as 216h", func(v string) error {
 		return parseOffset(v, &cfg.boottimeOffset)
 	})
+	fs.Func("timens-from", "set by the launcher of -timens on the process it execs: `DEV:INO` of the time namespace it left", func(v string) error {
+		id, err := parseNSID(v)
+		cfg.timensFrom = &id
+		return err
+	})
 	fs.BoolVar(&cfg.newPID, "newpid", false, "with -timens: start the observer in a new pid namespace as well")
 	return fs
 }
@@ -153,6 +164,9 @@ func parseArgs(args []string) (*config, error) {
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	if !cfg.timens {
 		for _, name := range []string{"monotonic-offset", "boottime-offset", "newpid"} {
+			if name == "newpid" && cfg.timensFrom != nil {
+				continue
+			}
 			if given[name] {
 				return nil, fmt.Errorf("-%s is given without -timens; offsets and -newpid only apply to the time namespace that -timens creates, so add -timens", name)
 			}

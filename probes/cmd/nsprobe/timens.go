@@ -22,30 +22,58 @@ import (
 	"github.com/nsverify/nsverify/probes"
 )
 
-// launchInTimeNamespace is the first stage of a two-stage launch. Offsets
+// launchInTimeNamespace enters a new time namespace with offsets. Offsets
 // can only be written to a time namespace that no process has entered yet,
 // and unshare(CLONE_NEWTIME) moves only the caller's future children into
-// the new one. So the launcher unshares, writes the offsets, then starts
-// its observer (this same binary without the launcher's flags), which is
-// born inside, and hands on the observer's report with itself named in
-// report.Launcher. It returns the exit code.
+// it. So the launcher unshares, writes the offsets, then execs itself
+// without its launcher flags: since Linux 6.0 exec moves a process into its
+// time namespace for children, so the observer is this very process, with
+// its pid and every other namespace unchanged (pid 1 stays pid 1). On an
+// older kernel the observer finds itself still outside and falls back to a
+// child (see observeAfterExec). It returns the exit code.
 func launchInTimeNamespace(cfg *config, stdout, stderr io.Writer) int {
-	// Namespaces belong to threads: the unshare, the offsets and the clone
-	// of the observer must happen on one thread, the main one (see init).
-	// It is never unlocked, so no other goroutine ever runs on a thread
-	// whose children would land in the new time namespace.
+	// Namespaces belong to threads: the unshare, the offsets and the exec
+	// must happen on the main thread (see init), which is never unlocked.
 	runtime.LockOSThread()
-	if err := prepareTimeNamespace(cfg.monotonicOffset, cfg.boottimeOffset); err != nil {
+	from, fromErr := nsID("/proc/self/ns/time")
+	if err := errors.Join(fromErr, prepareTimeNamespace(cfg.monotonicOffset, cfg.boottimeOffset)); err != nil {
 		// Without the namespace an observer would read the host's clocks
 		// as if they were shifted ones: observe here and say why.
 		r := run(cfg)
 		fail(r, "clock", err)
-		if cfg.newPID {
-			fail(r, "pid", errors.New("start observer: no new pid namespace, since the time namespace failed first"))
+		return emit(stdout, stderr, r)
+	}
+	args := append([]string{os.Args[0]}, cfg.observerArgs()...)
+	args = append(args, fmt.Sprintf("-timens-from=%d:%d", from.Dev, from.Ino))
+	if cfg.newPID {
+		args = append(args, "-newpid")
+	}
+	err := unix.Exec("/proc/self/exe", args, os.Environ())
+	fmt.Fprintf(stderr, "nsprobe: exec the observer into the new time namespace: %v\n", err)
+	return 1
+}
+
+// observeAfterExec runs in the process a launcher exec'd. If exec moved it
+// into the new time namespace, it observes there. Otherwise (a kernel
+// before 6.0) its time namespace for children is still the new one, with
+// the offsets, and a child it starts is born inside: that child observes,
+// and this process hands on its report with itself named in
+// report.Launcher. With -newpid the child gets a new pid namespace of its
+// own, so it is pid 1 as the set asks.
+func observeAfterExec(cfg *config, stdout, stderr io.Writer) int {
+	own, err := nsID("/proc/self/ns/time")
+	if err != nil || own != *cfg.timensFrom {
+		r := run(cfg)
+		if err != nil {
+			fail(r, "clock", fmt.Errorf("check time namespace after exec: %w", err))
+		} else {
+			if r.Actions == nil {
+				r.Actions = map[string]string{}
+			}
+			r.Actions["timens"] = "entered on exec"
 		}
 		return emit(stdout, stderr, r)
 	}
-
 	cmd := exec.Command("/proc/self/exe", cfg.observerArgs()...)
 	cmd.Env = os.Environ()
 	var out bytes.Buffer
@@ -74,6 +102,10 @@ func launchInTimeNamespace(cfg *config, stdout, stderr io.Writer) int {
 		return 1
 	}
 	r.Launcher = &probes.Launcher{PID: os.Getpid(), ObserverPID: observerPID}
+	if r.Actions == nil {
+		r.Actions = map[string]string{}
+	}
+	r.Actions["timens"] = "entered by a child: this kernel does not move a process into its time namespace on exec"
 	return emit(stdout, stderr, r)
 }
 

@@ -1,0 +1,45 @@
+package spawn
+
+import (
+	"errors"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestRunWithoutMapsIsDiagnosed reproduces the walk-through's second
+// failure: a child that asks for uid and gid 0 in a new user namespace
+// that has no maps.
+func TestRunWithoutMapsIsDiagnosed(t *testing.T) {
+	requireKind(t, User)
+	cases := []struct {
+		name           string
+		setgroupsAllow bool
+		errno          syscall.Errno
+	}{
+		{"setgroups allowed fails in setgroups", true, syscall.EPERM},
+		{"setgroups denied fails in setgid", false, syscall.EINVAL},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Run(t.Context(), Options{Probe: probePath, Set: SetOf(UTS, User), NoMaps: true, SetgroupsAllow: c.setgroupsAllow})
+			if err == nil {
+				t.Skip("this kernel let a child without maps become uid 0")
+			}
+			if !errors.Is(err, c.errno) {
+				t.Fatalf("error %q does not wrap %v", err, c.errno)
+			}
+			for _, want := range []string{
+				"spawn uts+user: clone probe: fork/exec " + probePath + ": " + c.errno.Error(),
+				"likely cause: clone(CLONE_NEWUTS|CLONE_NEWUSER) failed with ",
+				"the child asked for uid/gid 0 in a new user namespace that has no uid/gid map",
+				"remedy: give uid and gid maps (e.g. 0 0 1)",
+			} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("the message does not say %q:\n%s", want, err)
+				}
+			}
+			t.Log(err)
+		})
+	}
+}

@@ -1,0 +1,124 @@
+package spawn
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/probes"
+)
+
+// detectTimeout bounds the life of one throwaway child of Detect.
+const detectTimeout = 10 * time.Second
+
+// detect is Detect without the cache.
+func detect(exe string) *Features {
+	m := readMachine()
+	f := &Features{Machine: *m, Exe: exe, Kinds: make([]KindSupport, len(Kinds))}
+	if err := tryClone(exe, None, true); err != nil {
+		f.Error = fmt.Sprintf("run %s in no new namespace (the control child): %v; pass a binary that runs `%s ns` or exits 0 when %s=1", exe, err, exe, DetectChildEnv)
+	}
+	var wg sync.WaitGroup
+	for i, k := range Kinds {
+		if !m.Present[k] {
+			f.Kinds[i] = judge(k, m, nil)
+			continue
+		}
+		if f.Error != "" {
+			f.Kinds[i] = KindSupport{Kind: k, Present: true, Limit: m.Limits[k], Reason: fmt.Sprintf("%s: cannot tell: %s", k, f.Error)}
+			continue
+		}
+		wg.Go(func() { f.Kinds[i] = judge(k, m, tryClone(exe, detectSet(k, m), false)) })
+	}
+	wg.Wait()
+	return f
+}
+
+// tryClone clones a child of exe into set (with the caller's maps when set
+// has user), runs `exe ns` and waits for it. Only the clone and exec count,
+// unless wantExit: then the child must also exit 0.
+func tryClone(exe string, set Set, wantExit bool) error {
+	ctx, cancel := context.WithTimeout(context.Background(), detectTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, "ns")
+	cmd.Env = []string{DetectChildEnv + "=1"}
+	attr := &syscall.SysProcAttr{Cloneflags: set.CloneFlags(), Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if set.Has(User) {
+		uid, gid := CallerMaps()
+		attr.UidMappings, attr.GidMappings = toSysProcIDMaps(uid), toSysProcIDMaps(gid)
+	}
+	cmd.SysProcAttr = attr
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	err := cmd.Wait()
+	if wantExit && err != nil {
+		return fmt.Errorf("wait for child: %w", err)
+	}
+	return nil
+}
+
+// readMachine reads the machine facts. It starts no process.
+func readMachine() *Machine {
+	m := &Machine{
+		EUID:                               os.Geteuid(),
+		UserNamespaceEnable:                strings.TrimSpace(readString("/sys/module/user_namespace/parameters/enable")),
+		UnprivilegedUsernsClone:            int(readInt("/proc/sys/kernel/unprivileged_userns_clone")),
+		AppArmorRestrictUnprivilegedUserns: int(readInt("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")),
+		Limits:                             make(map[Kind]int64, len(Kinds)),
+		Present:                            make(map[Kind]bool, len(Kinds)),
+	}
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err == nil {
+		m.Kernel = unix.ByteSliceToString(uts.Release[:])
+	}
+	m.CapSysAdmin, m.Seccomp = readStatus()
+	m.Root = m.EUID == 0 && m.CapSysAdmin
+	for _, k := range Kinds {
+		m.Limits[k] = readInt("/proc/sys/user/max_" + string(k) + "_namespaces")
+		m.Present[k] = Present(k)
+	}
+	m.RootPropagation, m.CgroupLayout = "unknown", "unknown"
+	if f, err := os.Open("/proc/self/mountinfo"); err == nil {
+		mounts, err := probes.ParseMountinfo(f)
+		f.Close()
+		if err == nil {
+			m.RootPropagation, m.CgroupLayout = mountFacts(mounts)
+		}
+	}
+	return m
+}
+
+// readStatus reads CAP_SYS_ADMIN in CapEff and the Seccomp mode from
+// /proc/self/status.
+func readStatus() (capSysAdmin bool, seccomp string) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return false, ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		key, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		value = strings.TrimSpace(value)
+		switch key {
+		case "CapEff":
+			caps, err := strconv.ParseUint(value, 16, 64)
+			capSysAdmin = err == nil && caps&(1<<unix.CAP_SYS_ADMIN) != 0
+		case "Seccomp":
+			seccomp = map[string]string{"0": "disabled", "1": "strict", "2": "filter"}[value]
+		}
+	}
+	return capSysAdmin, seccomp
+}

@@ -1,0 +1,372 @@
+package spawn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/probes"
+)
+
+// childEnv makes a re-executed test binary run the child half of the test
+// it was started for; its value names that half.
+const childEnv = "NSVERIFY_SPAWN_TEST_CHILD"
+
+// parentUserNSEnv carries the parent's user namespace identity to a child
+// that must prove it is in another one before it changes a sysctl.
+const parentUserNSEnv = "NSVERIFY_SPAWN_TEST_PARENT_USERNS"
+
+// reexec runs the current test again in a child process cloned with attr,
+// with childEnv=role, and returns its output. The child's TestMain builds its
+// own probe. It fails the test if the child fails or did not reach its end.
+func reexec(t *testing.T, role string, attr *syscall.SysProcAttr, env ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(append(os.Environ(), childEnv+"="+role), env...)
+	if attr == nil {
+		attr = &syscall.SysProcAttr{}
+	}
+	attr.Pdeathsig = syscall.SIGKILL
+	attr.Setpgid = true
+	cmd.SysProcAttr = attr
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the child %s failed: %v\n%s", role, err, out)
+	}
+	if !strings.Contains(string(out), childDone(role)) {
+		t.Fatalf("the child %s did not run its checks:\n%s", role, out)
+	}
+	return string(out)
+}
+
+func childDone(role string) string { return "child " + role + ": done" }
+
+func nsString(id probes.NSID) string { return fmt.Sprintf("%d:%d", id.Dev, id.Ino) }
+
+func TestDetectFindsEveryKindOfThisMachine(t *testing.T) {
+	requireRoot(t)
+	f := detect(probePath)
+	if f.Error != "" {
+		t.Fatalf("detection failed: %s", f.Error)
+	}
+	if !f.Root || f.EUID != 0 || !f.CapSysAdmin {
+		t.Errorf("as root, Detect says root=%v euid=%d cap_sys_admin=%v", f.Root, f.EUID, f.CapSysAdmin)
+	}
+	if f.Kernel == "" || f.CgroupLayout == "unknown" || f.RootPropagation == "unknown" {
+		t.Errorf("machine facts missing: kernel %q, cgroup layout %q, propagation of / %q", f.Kernel, f.CgroupLayout, f.RootPropagation)
+	}
+	if len(f.Kinds) != len(Kinds) {
+		t.Fatalf("%d kinds detected, want %d", len(f.Kinds), len(Kinds))
+	}
+	var present Set
+	for i, k := range Kinds {
+		ks := f.Kinds[i]
+		if ks.Kind != k || f.Kind(k) != ks {
+			t.Errorf("kind %d is %q, want %q", i, ks.Kind, k)
+		}
+		if ks.Present != Present(k) {
+			t.Errorf("%s: present=%v, /proc/self/ns says %v", k, ks.Present, Present(k))
+		}
+		if !ks.Present {
+			t.Logf("%s: not on this kernel: %s", k, ks.Reason)
+			if ks.Reason == "" {
+				t.Errorf("%s: missing, without a reason", k)
+			}
+			continue
+		}
+		present = present.With(k)
+		if !ks.Supported() || ks.InUserNS {
+			t.Errorf("%s: as root, creatable=%v in_user_ns=%v: %s", k, ks.Creatable, ks.InUserNS, ks.Reason)
+		}
+		if ks.Limit != readInt("/proc/sys/user/max_"+string(k)+"_namespaces") {
+			t.Errorf("%s: limit %d differs from the sysctl", k, ks.Limit)
+		}
+	}
+	if ok, reason := f.Supports(present); !ok {
+		t.Errorf("Supports(%s) = false: %s", present, reason)
+	}
+	if Detect(probePath) != Detect(probePath) {
+		t.Error("Detect is not memoised")
+	}
+}
+
+func TestDetectWithABinaryThatCannotRunSaysSo(t *testing.T) {
+	f := detect("/nonexistent/nsprobe")
+	if !strings.Contains(f.Error, "the control child") || !strings.Contains(f.Error, "no such file or directory") {
+		t.Errorf("error = %q, want it to blame the control child", f.Error)
+	}
+	ok, reason := f.Supports(SetOf(UTS))
+	if ok || !strings.HasPrefix(reason, "cannot tell: ") {
+		t.Errorf("Supports = %v, %q; want false and cannot tell", ok, reason)
+	}
+	for _, ks := range f.Kinds {
+		if ks.Creatable {
+			t.Errorf("%s is creatable by a binary that does not exist", ks.Kind)
+		}
+	}
+}
+
+// TestUserNamespacesTurnedOffAreDiagnosedAndSkipped turns user namespaces
+// off (user.max_user_namespaces=0) where that is safe: in a throwaway user
+// namespace that maps every id to itself, where the test binary is root
+// with every capability. The limit belongs to that namespace and dies with
+// it; the host's is never written.
+func TestUserNamespacesTurnedOffAreDiagnosedAndSkipped(t *testing.T) {
+	if os.Getenv(childEnv) == "no-userns" {
+		childWithUserNamespacesOff(t)
+		return
+	}
+	requireRoot(t)
+	requireKind(t, User)
+	const sysctl = "/proc/sys/user/max_user_namespaces"
+	before := readString(sysctl)
+	out := reexec(t, "no-userns", &syscall.SysProcAttr{
+		Cloneflags:                 syscall.CLONE_NEWUSER,
+		UidMappings:                toSysProcIDMaps(IdentityMap()),
+		GidMappings:                toSysProcIDMaps(IdentityMap()),
+		GidMappingsEnableSetgroups: true,
+	}, parentUserNSEnv+"="+nsString(ownNSID(t, "user")))
+	t.Logf("the child said:\n%s", out)
+	if after := readString(sysctl); after != before {
+		t.Errorf("the host's user.max_user_namespaces changed from %q to %q", before, after)
+	}
+}
+
+func childWithUserNamespacesOff(t *testing.T) {
+	parent := os.Getenv(parentUserNSEnv)
+	if parent == "" || parent == nsString(ownNSID(t, "user")) {
+		t.Fatalf("refusing to change user.max_user_namespaces: this process is not in a throwaway user namespace (parent's %q)", parent)
+	}
+	if err := os.WriteFile("/proc/sys/user/max_user_namespaces", []byte("0\n"), 0); err != nil {
+		t.Fatalf("write user.max_user_namespaces in a throwaway user namespace: %v", err)
+	}
+
+	_, err := Run(t.Context(), Options{Probe: probePath, Set: SetOf(UTS, User)})
+	if err == nil {
+		t.Fatal("a child was cloned into a new user namespace with user.max_user_namespaces at 0")
+	}
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("error %q does not wrap ENOSPC", err)
+	}
+	for _, want := range []string{
+		"spawn uts+user: clone probe:",
+		"likely cause: clone(CLONE_NEWUTS|CLONE_NEWUSER) failed with ENOSPC: user namespaces are not enabled (user.max_user_namespaces is 0)",
+		"remedy: run `sysctl -w user.max_user_namespaces=15000`",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q:\n%s", want, err)
+		}
+	}
+	t.Logf("Run said: %v", err)
+
+	f := Detect(probePath)
+	if !f.Root {
+		t.Errorf("root with every capability of its user namespace is not root: %s", f.who())
+	}
+	user := f.Kind(User)
+	if user.Supported() || user.Errno != "ENOSPC" {
+		t.Errorf("user: supported=%v errno=%q, want unsupported with ENOSPC", user.Supported(), user.Errno)
+	}
+	if user.Limit != 0 {
+		t.Errorf("user: limit %d, want 0", user.Limit)
+	}
+	ok, reason := f.Supports(SetOf(User, Net))
+	want := "user: cannot create user namespaces (clone(CLONE_NEWUSER) failed with ENOSPC): user namespaces are not enabled (user.max_user_namespaces is 0); run `sysctl -w user.max_user_namespaces=15000`"
+	if ok || !strings.HasPrefix(reason, want) {
+		t.Errorf("Supports(user+net) = %v, %q; want false, %q", ok, reason, want)
+	}
+	t.Logf("Supports said: %s", reason)
+	for _, set := range []Set{SetOf(UTS), SetOf(Net), SetOf(UTS, IPC, PID, MNT, Net)} {
+		if ok, reason := f.Supports(set); !ok {
+			t.Errorf("Supports(%s) = false (%s); those need no user namespace", set, reason)
+		}
+		if _, err := Run(t.Context(), Options{Probe: probePath, Set: set}); err != nil {
+			t.Errorf("Run(%s): %v", set, err)
+		}
+	}
+	t.Log(childDone("no-userns"))
+}
+
+// TestAKindTheKernelRefusesIsReportedAndTheOthersStillWork simulates a
+// kernel without cgroup namespaces and without clone3 (as Linux 4.5 was)
+// with a seccomp filter in a re-executed test binary: clone and unshare
+// with CLONE_NEWCGROUP fail with EINVAL, clone3 with ENOSYS (so time, which
+// Go creates only through clone3, fails too).
+func TestAKindTheKernelRefusesIsReportedAndTheOthersStillWork(t *testing.T) {
+	if os.Getenv(childEnv) == "no-cgroupns" {
+		childWithoutCgroupNamespaces(t)
+		return
+	}
+	requireRoot(t)
+	requireKind(t, Cgroup)
+	if _, err := auditArch(); err != nil {
+		t.Skip(err)
+	}
+	t.Logf("the child said:\n%s", reexec(t, "no-cgroupns", nil))
+}
+
+func childWithoutCgroupNamespaces(t *testing.T) {
+	installCgroupRefusingFilter(t)
+	f := Detect(probePath)
+	if f.Seccomp != "filter" {
+		t.Errorf("seccomp mode %q, want filter", f.Seccomp)
+	}
+	cgroup := f.Kind(Cgroup)
+	if cgroup.Supported() || cgroup.Errno != "EINVAL" {
+		t.Errorf("cgroup: supported=%v errno=%q, want unsupported with EINVAL", cgroup.Supported(), cgroup.Errno)
+	}
+	ok, reason := f.Supports(SetOf(UTS, Cgroup))
+	if ok || !strings.HasPrefix(reason, "cgroup: cannot create cgroup namespaces (clone(CLONE_NEWCGROUP) failed with EINVAL): a seccomp filter") {
+		t.Errorf("Supports(uts+cgroup) = %v, %q", ok, reason)
+	}
+	t.Logf("Supports said: %s", reason)
+	if tk := f.Kind(Time); tk.Present && (tk.Supported() || tk.Errno != "ENOSYS") {
+		t.Errorf("time: supported=%v errno=%q, want unsupported with ENOSYS", tk.Supported(), tk.Errno)
+	}
+
+	_, err := Run(t.Context(), Options{Probe: probePath, Set: SetOf(Net, Cgroup)})
+	if !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("Run(net+cgroup) = %v, want EINVAL", err)
+	}
+	var e *Error
+	if !errors.As(err, &e) || !strings.Contains(e.Cause, "clone(CLONE_NEWNET|CLONE_NEWCGROUP) failed with EINVAL: a seccomp filter") || e.Remedy == "" {
+		t.Errorf("Run(net+cgroup) was not diagnosed: %v", err)
+	}
+	t.Logf("Run said: %v", err)
+	if Present(Time) {
+		_, err = Run(t.Context(), Options{Probe: probePath, Set: SetOf(Time)})
+		if !errors.Is(err, syscall.ENOSYS) || !strings.Contains(err.Error(), "clone3(CLONE_NEWTIME) failed with ENOSYS") {
+			t.Errorf("Run(time) = %v, want a diagnosed ENOSYS", err)
+		}
+	}
+
+	others := All.Without(Cgroup, Time)
+	for _, k := range others.Kinds() {
+		if !f.Kind(k).Supported() {
+			t.Errorf("%s: unsupported (%s), though the filter lets it through", k, f.Kind(k).Reason)
+		}
+	}
+	if ok, reason := f.Supports(others); !ok {
+		t.Errorf("Supports(%s) = false: %s", others, reason)
+	}
+	if _, err := Run(t.Context(), Options{Probe: probePath, Set: others}); err != nil {
+		t.Errorf("Run(%s): %v", others, err)
+	}
+	t.Log(childDone("no-cgroupns"))
+}
+
+// auditArch returns the seccomp architecture of this little-endian build.
+func auditArch() (uint32, error) {
+	switch runtime.GOARCH {
+	case "amd64":
+		return unix.AUDIT_ARCH_X86_64, nil
+	case "arm64":
+		return unix.AUDIT_ARCH_AARCH64, nil
+	}
+	return 0, fmt.Errorf("the seccomp filter of this test is written for amd64 and arm64, not %s", runtime.GOARCH)
+}
+
+// installCgroupRefusingFilter installs, on every thread of this process, a
+// seccomp filter that fails clone and unshare with CLONE_NEWCGROUP in their
+// flags (their first argument) with EINVAL, and clone3 with ENOSYS (its
+// flags are behind a pointer, which seccomp cannot read).
+func installCgroupRefusingFilter(t *testing.T) {
+	arch, err := auditArch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		allow  = unix.SECCOMP_RET_ALLOW
+		einval = unix.SECCOMP_RET_ERRNO | uint32(unix.EINVAL)
+		enosys = unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)
+		// Offsets in struct seccomp_data; the low half of args[0] on a
+		// little-endian machine.
+		offNr, offArch, offArg0 = 0, 4, 16
+	)
+	raw, err := bpf.Assemble([]bpf.Instruction{
+		/* 0 */ bpf.LoadAbsolute{Off: offArch, Size: 4},
+		/* 1 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: arch, SkipFalse: 7}, // → 9 allow
+		/* 2 */ bpf.LoadAbsolute{Off: offNr, Size: 4},
+		/* 3 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.SYS_CLONE3, SkipTrue: 7}, // → 11 ENOSYS
+		/* 4 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.SYS_CLONE, SkipTrue: 2}, // → 7
+		/* 5 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.SYS_UNSHARE, SkipTrue: 1}, // → 7
+		/* 6 */ bpf.RetConstant{Val: allow},
+		/* 7 */ bpf.LoadAbsolute{Off: offArg0, Size: 4},
+		/* 8 */ bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: unix.CLONE_NEWCGROUP, SkipTrue: 1}, // → 10 EINVAL
+		/* 9 */ bpf.RetConstant{Val: allow},
+		/* 10 */ bpf.RetConstant{Val: einval},
+		/* 11 */ bpf.RetConstant{Val: enosys},
+	})
+	if err != nil {
+		t.Fatalf("assemble seccomp filter: %v", err)
+	}
+	filter := make([]unix.SockFilter, len(raw))
+	for i, ins := range raw {
+		filter[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
+	}
+	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		t.Fatalf("set no_new_privs: %v", err)
+	}
+	// TSYNC puts the filter (and no_new_privs) on every thread, so no
+	// goroutine can clone around it.
+	if _, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog))); errno != 0 {
+		t.Fatalf("install seccomp filter: %v", errno)
+	}
+	runtime.KeepAlive(filter)
+}
+
+func TestReadMachineReadsThisProcess(t *testing.T) {
+	m := readMachine()
+	if m.EUID != os.Geteuid() {
+		t.Errorf("euid %d, want %d", m.EUID, os.Geteuid())
+	}
+	if m.Root != (os.Geteuid() == 0 && m.CapSysAdmin) {
+		t.Errorf("root=%v with euid %d and cap_sys_admin=%v", m.Root, m.EUID, m.CapSysAdmin)
+	}
+	if m.Seccomp == "" {
+		t.Error("the seccomp mode was not read")
+	}
+	for _, k := range Kinds {
+		if _, ok := m.Limits[k]; !ok {
+			t.Errorf("no limit for %s", k)
+		}
+	}
+	if _, err := os.Stat("/sys/module/user_namespace/parameters/enable"); err != nil && m.UserNamespaceEnable != "" {
+		t.Errorf("user_namespace.enable = %q on a kernel without it", m.UserNamespaceEnable)
+	}
+}
+
+// BenchmarkDetect measures one detection (nine throwaway children) and a
+// memoised call.
+func BenchmarkDetect(b *testing.B) {
+	b.Run("spawning", func(b *testing.B) {
+		for b.Loop() {
+			if f := detect(probePath); f.Error != "" {
+				b.Fatal(f.Error)
+			}
+		}
+	})
+	b.Run("memoised", func(b *testing.B) {
+		Detect(probePath)
+		for b.Loop() {
+			Detect(probePath)
+		}
+	})
+}

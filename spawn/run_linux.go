@@ -1,0 +1,122 @@
+package spawn
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// command builds the exec.Cmd for opts; the context's deadline (or the
+// default timeout) kills the child's whole process group.
+func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, release func(), err error) {
+	if opts.Subcommand != "" {
+		args = append(args, opts.Subcommand)
+	}
+	args = append(args, opts.Actions.args()...)
+	// The probe refuses every action in the namespaces of its parent.
+	parent, err := ownNamespaces(opts.Actions)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if parent != "" {
+		args = append(args, "-parent-ns", parent)
+	}
+	flags := opts.Set.CloneFlags()
+	if opts.twoStage() {
+		// The probe unshares the time namespace itself, writes the offsets
+		// and execs into it; pid stays a clone flag, so the probe is pid 1
+		// before and after the exec. -newpid is for kernels before 6.0,
+		// where the probe must start a child instead (see nsprobe).
+		flags &^= unix.CLONE_NEWTIME
+		args = append(args, "-timens",
+			"-monotonic-offset", opts.Actions.MonotonicOffset.String(),
+			"-boottime-offset", opts.Actions.BoottimeOffset.String())
+		if opts.Set.Has(PID) {
+			args = append(args, "-newpid")
+		}
+	}
+
+	cmd = exec.CommandContext(ctx, opts.Probe, args...)
+	cmd.Env = opts.Env
+	if cmd.Env == nil {
+		cmd.Env = []string{}
+	}
+	attr := &syscall.SysProcAttr{
+		Cloneflags: flags,
+		Pdeathsig:  syscall.SIGKILL,
+		Setpgid:    true,
+	}
+	if opts.Set.Has(User) {
+		uidMap, gidMap := opts.UIDMap, opts.GIDMap
+		callerUID, callerGID := CallerMaps()
+		if len(uidMap) == 0 {
+			uidMap = callerUID
+		}
+		if len(gidMap) == 0 {
+			gidMap = callerGID
+		}
+		if !opts.NoMaps {
+			attr.UidMappings = toSysProcIDMaps(uidMap)
+			attr.GidMappings = toSysProcIDMaps(gidMap)
+		}
+		attr.GidMappingsEnableSetgroups = opts.SetgroupsAllow
+		// Become root of the new namespace: with a map such as 0 → 100000
+		// the caller's own id is not mapped at all, and the child would
+		// run as the overflow id (65534) instead.
+		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: !opts.SetgroupsAllow}
+	}
+	var cgroupFile *os.File
+	if opts.CgroupDir != "" {
+		f, err := os.Open(opts.CgroupDir)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("open cgroup: %w", err)
+		}
+		cgroupFile = f
+		attr.UseCgroupFD = true
+		attr.CgroupFD = int(f.Fd())
+	}
+	cmd.SysProcAttr = attr
+	// Kill the whole group: a two-stage probe has an observer below it.
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	release = func() {
+		if cgroupFile != nil {
+			cgroupFile.Close()
+		}
+	}
+	return cmd, args, release, nil
+}
+
+// ownNamespaces returns "kind=dev:ino,…" of the caller's namespaces that
+// the actions would change if the child shared them.
+func ownNamespaces(a Actions) (string, error) {
+	var kinds []string
+	if a.Hostname != "" || a.Domainname != "" {
+		kinds = append(kinds, "uts")
+	}
+	if a.MsgQueueKey != 0 {
+		kinds = append(kinds, "ipc")
+	}
+	if a.MountProc {
+		kinds = append(kinds, "mnt")
+	}
+	if a.MarkerLink != "" {
+		kinds = append(kinds, "net")
+	}
+	var parts []string
+	for _, kind := range kinds {
+		var st unix.Stat_t
+		if err := unix.Stat("/proc/self/ns/"+kind, &st); err != nil {
+			return "", fmt.Errorf("stat own %s namespace: %w", kind, err)
+		}
+		parts = append(parts, kind+"="+strconv.FormatUint(st.Dev, 10)+":"+strconv.FormatUint(st.Ino, 10))
+	}
+	return strings.Join(parts, ","), nil
+}
