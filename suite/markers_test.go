@@ -13,6 +13,8 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/spawn"
 )
 
 // deferCleanup and addReportEntry are the two Ginkgo calls the oracles
@@ -59,9 +61,7 @@ func randomKey() int32 {
 	}
 }
 
-// NewMarkers returns fresh names, and makes sure that whatever the child
-// was asked to create cannot outlive the spec on the host even if a clone
-// flag were dropped (the cleanup then removes it, and the spec has failed).
+// NewMarkers returns fresh names for what a child may create.
 func NewMarkers() Markers {
 	id := randomHex(4)
 	m := Markers{
@@ -70,12 +70,24 @@ func NewMarkers() Markers {
 		Hostname:      "nsv-" + id,
 		Domainname:    "nsv-domain-" + id,
 	}
-	deferCleanup(func() {
-		removeQueueByKey(m.ChildQueueKey)
-		removeLinkByName(m.ChildLink)
-		restoreHostname()
-	})
 	return m
+}
+
+// undoIfLeaked registers, for each action opts asks of the child, the
+// removal of what that action would leave on the host had a clone flag been
+// dropped (the spec has failed then; the host must not suffer for it). Only
+// actions asked for cost a look.
+func undoIfLeaked(opts spawn.Options) {
+	a := opts.Actions
+	if a.MsgQueueKey != 0 {
+		deferCleanup(func() { removeQueueByKey(a.MsgQueueKey) })
+	}
+	if a.MarkerLink != "" {
+		deferCleanup(func() { removeLinkByName(a.MarkerLink) })
+	}
+	if a.Hostname != "" || a.Domainname != "" {
+		deferCleanup(restoreHostname)
+	}
 }
 
 // WithHostQueue creates a SysV message queue on the host with a unique key,

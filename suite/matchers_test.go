@@ -4,6 +4,8 @@ package suite
 
 import (
 	"fmt"
+	"sync"
+	gotemplate "text/template"
 
 	"github.com/onsi/gomega/gcustom"
 	"github.com/onsi/gomega/types"
@@ -21,7 +23,7 @@ func BeIsolatedFrom(h *Host, kind spawn.Kind) types.GomegaMatcher {
 			return false, err
 		}
 		return got != want, nil
-	}).WithTemplate(fmt.Sprintf("%s: expected the child's %s namespace to differ from the host's {{.Data}}, and it is the same:\n{{format .Actual.NS 1}}", kind, kind), h.NS[string(kind)])
+	}).WithPrecompiledTemplate(template("%s: expected the child's %s namespace to differ from the host's {{.Data}}, and it is the same:\n{{format .Actual.NS 1}}", kind), h.NS[string(kind)])
 }
 
 // BeSharedWith succeeds when the report's namespace of kind is the host's.
@@ -32,7 +34,26 @@ func BeSharedWith(h *Host, kind spawn.Kind) types.GomegaMatcher {
 			return false, err
 		}
 		return got == want, nil
-	}).WithTemplate(fmt.Sprintf("%s: expected the child's %s namespace to be the host's {{.Data}}, and it differs:\n{{format .Actual.NS 1}}", kind, kind), h.NS[string(kind)])
+	}).WithPrecompiledTemplate(template("%s: expected the child's %s namespace to be the host's {{.Data}}, and it differs:\n{{format .Actual.NS 1}}", kind), h.NS[string(kind)])
+}
+
+// templates caches the parsed failure messages: parsing one costs more
+// than the match itself, and the matrix matches sixteen times an entry.
+var templates sync.Map
+
+// template returns the parsed failure message format with kind filled in
+// (format takes kind twice).
+func template(format string, kind spawn.Kind) *gotemplate.Template {
+	text := fmt.Sprintf(format, kind, kind)
+	if t, ok := templates.Load(text); ok {
+		return t.(*gotemplate.Template)
+	}
+	t, err := gcustom.ParseTemplate(text)
+	if err != nil {
+		panic(err)
+	}
+	templates.Store(text, t)
+	return t
 }
 
 func identities(r *probes.Report, h *Host, kind spawn.Kind) (got, want probes.NSID, err error) {
