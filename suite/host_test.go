@@ -27,6 +27,11 @@ type Host struct {
 	UID, GID   int
 	UIDMap     []probes.IDRange
 	GIDMap     []probes.IDRange
+	// OwnsPIDNamespace says whether the suite's user namespace owns its
+	// pid namespace. When it does not (the suite runs inside a user
+	// namespace of its own), no child can mount a /proc for that pid
+	// namespace, just as a child in a new user namespace cannot.
+	OwnsPIDNamespace bool
 }
 
 // ReadHost runs the probe with no namespace and reads the host directly.
@@ -50,6 +55,7 @@ func ReadHost(probe string) (*Host, error) {
 	if h.Hostname, h.Domainname, err = uname(); err != nil {
 		return nil, err
 	}
+	h.OwnsPIDNamespace = ownsPIDNamespace(h.NS["user"])
 	if h.UIDMap, err = readIDMap("/proc/self/uid_map"); err != nil {
 		return nil, err
 	}
@@ -57,6 +63,28 @@ func ReadHost(probe string) (*Host, error) {
 		return nil, err
 	}
 	return h, nil
+}
+
+// ownsPIDNamespace asks the kernel which user namespace owns the suite's
+// pid namespace (NS_GET_USERNS) and compares it with the suite's own. The
+// kernel refuses the question (EPERM) when the owner is outside the
+// suite's user namespace, which also means it is not the suite's.
+func ownsPIDNamespace(user probes.NSID) bool {
+	f, err := os.Open("/proc/self/ns/pid")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	fd, err := unix.IoctlRetInt(int(f.Fd()), unix.NS_GET_USERNS)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return false
+	}
+	return probes.NSID{Dev: st.Dev, Ino: st.Ino} == user
 }
 
 func nsID(path string) (probes.NSID, error) {
