@@ -1,0 +1,98 @@
+//go:build linux
+
+package suite
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
+	. "github.com/onsi/gomega"
+	"golang.org/x/sys/unix"
+)
+
+// limitZeroEnv makes the suite binary set user.max_user_namespaces to 0
+// before it runs, which it does only inside a user namespace of its own.
+const limitZeroEnv = "NSVERIFY_USERNS_LIMIT_ZERO"
+
+// The namespace limits are per user namespace, so a suite started in a user
+// namespace that maps every id to itself (where it is root with every
+// capability) can lower one there without touching the host's, even where
+// root lacks CAP_SYS_RESOURCE in the initial namespace.
+func init() {
+	if os.Getenv(limitZeroEnv) == "" {
+		return
+	}
+	own, err1 := os.Readlink("/proc/self/ns/user")
+	initial, err2 := os.Readlink("/proc/1/ns/user")
+	if err1 != nil || (err2 == nil && own == initial) {
+		fmt.Fprintln(os.Stderr, "refusing to lower user.max_user_namespaces outside a user namespace of the suite's own")
+		os.Exit(2)
+	}
+	if err := os.WriteFile("/proc/sys/user/max_user_namespaces", []byte("0"), 0); err != nil {
+		fmt.Fprintln(os.Stderr, "lower user.max_user_namespaces:", err)
+		os.Exit(2)
+	}
+}
+
+var _ = Describe("a machine whose user namespace limit is 0", Label("preflight"), Serial, func() {
+	It("skips every spec that needs user with the sysctl's name and remedy, and fails none", func(ctx SpecContext) {
+		needsRoot(0)
+		if os.Getenv(limitZeroEnv) != "" {
+			Skip("already inside the run this spec starts")
+		}
+		report := filepath.Join(GinkgoT().TempDir(), "report.json")
+		cmd := exec.CommandContext(ctx, os.Args[0],
+			"-ginkgo.label-filter=(ns:user || ns:uts) && !matrix && !preflight && !host && !faults",
+			"-ginkgo.json-report="+report, "-test.run=^TestSuite$")
+		cmd.Env = append(os.Environ(), limitZeroEnv+"=1")
+		identity := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 4294967295}}
+		// Its own network, IPC, UTS and mount namespaces too: inside a user
+		// namespace it may only change what that namespace owns.
+		cmd.SysProcAttr = &syscall.SysProcAttr{
+			Cloneflags:  unix.CLONE_NEWUSER | unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWNS,
+			UidMappings: identity, GidMappings: identity, GidMappingsEnableSetgroups: true,
+			Pdeathsig: syscall.SIGKILL, Setpgid: true,
+		}
+		out, err := cmd.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "the suite inside the user namespace failed:\n%s", out)
+
+		data, err := os.ReadFile(report)
+		Expect(err).NotTo(HaveOccurred())
+		var reports []types.Report
+		Expect(json.Unmarshal(data, &reports)).To(Succeed())
+		Expect(reports).To(HaveLen(1))
+		var skippedUser, passedOther int
+		sawUserSpec := false
+		for _, spec := range reports[0].SpecReports {
+			if spec.LeafNodeType != types.NodeTypeIt {
+				continue
+			}
+			Expect(spec.State).NotTo(Equal(types.SpecStateFailed), "%s failed: %s", spec.FullText(), spec.Failure.Message)
+			if strings.Contains(spec.FullText(), "cloned with user and the 0→0 maps") {
+				sawUserSpec = true
+				Expect(spec.State).To(Equal(types.SpecStateSkipped), "%s ran with the limit at 0", spec.FullText())
+			}
+			switch {
+			case spec.State == types.SpecStateSkipped && spec.Failure.Message != "" && slices.Contains(spec.Labels(), "ns:user"):
+				// Specs the filter left out are skipped with no message.
+				Expect(spec.Failure.Message).To(And(ContainSubstring("user.max_user_namespaces is 0"), ContainSubstring("sysctl -w user.max_user_namespaces=")),
+					"%s skipped for another reason than the limit", spec.FullText())
+				skippedUser++
+			case spec.State == types.SpecStatePassed:
+				passedOther++
+			}
+		}
+		Expect(sawUserSpec).To(BeTrue(), "the user specs did not run inside:\n%s", out)
+		Expect(skippedUser).To(BeNumerically(">", 0), "no spec skipped for the limit:\n%s", out)
+		Expect(passedOther).To(BeNumerically(">", 0), "no spec without user ran:\n%s", out)
+		AddReportEntry("limit 0", fmt.Sprintf("%d specs needing user skipped, %d others passed", skippedUser, passedOther))
+	})
+})
