@@ -5,6 +5,7 @@ package suite
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -140,7 +141,17 @@ func msgKeys(ipc *probes.IPC) []int32 {
 // hostLinkNames lists the host's links through netlink, from the suite's
 // own network namespace.
 func hostLinkNames() ([]string, error) {
-	links, err := netlink.LinkList()
+	// Parallel specs add and remove links: a dump the kernel interrupts
+	// for that is incomplete, so ask again.
+	var (
+		links []netlink.Link
+		err   error
+	)
+	for range 10 {
+		if links, err = netlink.LinkList(); !errors.Is(err, netlink.ErrDumpInterrupted) {
+			break
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list host links: %w", err)
 	}

@@ -3,6 +3,7 @@
 package suite
 
 import (
+	"errors"
 	"os/exec"
 	"sort"
 	"syscall"
@@ -85,7 +86,12 @@ func linksAt(ns netns.NsHandle) []string {
 	h, err := netlink.NewHandleAt(ns)
 	Expect(err).NotTo(HaveOccurred(), "open a netlink handle in %s", ns.UniqueId())
 	defer h.Close()
-	links, err := h.LinkList()
+	var links []netlink.Link
+	for range 10 {
+		if links, err = h.LinkList(); !errors.Is(err, netlink.ErrDumpInterrupted) {
+			break
+		}
+	}
 	Expect(err).NotTo(HaveOccurred())
 	names := make([]string, len(links))
 	for i, l := range links {

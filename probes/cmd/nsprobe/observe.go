@@ -138,7 +138,18 @@ func observeProc(r *probes.Report) error {
 }
 
 func observeLinks(r *probes.Report) error {
-	links, err := netlink.LinkList()
+	// A dump that the kernel interrupts because the link table changed
+	// under it (another process adding a link in a shared namespace) is
+	// incomplete: ask again.
+	var (
+		links []netlink.Link
+		err   error
+	)
+	for range 10 {
+		if links, err = netlink.LinkList(); !errors.Is(err, netlink.ErrDumpInterrupted) {
+			break
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("list links: %w", err)
 	}
