@@ -57,7 +57,10 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 	var table bytes.Buffer
 	Expect(f.WriteTable(&table, spawn.ColorWanted(os.Stdout))).To(Succeed())
 	fmt.Fprintln(os.Stdout, table.String())
-	preflight, err := json.Marshal(f)
+	preflight, err := json.Marshal(struct {
+		Summary string `json:"summary"`
+		*spawn.Features
+	}{preflightSummary(f), f})
 	Expect(err).NotTo(HaveOccurred())
 	AddReportEntry("preflight", string(preflight), ReportEntryVisibilityNever)
 	AddReportEntry("kernel", f.Kernel, ReportEntryVisibilityNever)
@@ -97,6 +100,29 @@ var _ = SynchronizedAfterSuite(func() {
 	changes := hoststate.Diff(hostBefore, after)
 	Expect(changes).To(BeEmpty(), "the suite left the host changed:\n%s", hoststate.Format(changes))
 })
+
+// preflightSummary is the preflight in one line, for the matrix heading:
+// who runs it, how many kinds can be made, and why not the others.
+func preflightSummary(f *spawn.Features) string {
+	who := "root"
+	if !f.Root {
+		who = "not root"
+	}
+	var ok int
+	var not []string
+	for _, k := range f.Kinds {
+		if k.Supported() {
+			ok++
+		} else {
+			not = append(not, fmt.Sprintf("%s: %s", k.Kind, k.Reason))
+		}
+	}
+	line := fmt.Sprintf("%s, kernel %s, cgroup %s, / %s; %d of %d kinds can be created", who, f.Kernel, f.CgroupLayout, f.RootPropagation, ok, len(f.Kinds))
+	if len(not) > 0 {
+		line += "; " + strings.Join(not, "; ")
+	}
+	return line
+}
 
 // snapshotOptions says what the invariance check looks at: besides the
 // fixed areas, the cgroups the suite makes and the sysctls that decide
