@@ -6,17 +6,15 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
-	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/nsverify/nsverify/probes"
+	"github.com/nsverify/nsverify/spawn/kernelsim"
 )
 
 // childEnv makes a re-executed test binary run the child half of the test
@@ -213,7 +211,7 @@ func TestAKindTheKernelRefusesIsReportedAndTheOthersStillWork(t *testing.T) {
 	}
 	requireRoot(t)
 	requireKind(t, Cgroup)
-	if _, err := auditArch(); err != nil {
+	if err := kernelsim.Supported(); err != nil {
 		t.Skip(err)
 	}
 	t.Logf("the child said:\n%s", reexec(t, "no-cgroupns", nil))
@@ -269,67 +267,12 @@ func childWithoutCgroupNamespaces(t *testing.T) {
 	t.Log(childDone("no-cgroupns"))
 }
 
-// auditArch returns the seccomp architecture of this little-endian build.
-func auditArch() (uint32, error) {
-	switch runtime.GOARCH {
-	case "amd64":
-		return unix.AUDIT_ARCH_X86_64, nil
-	case "arm64":
-		return unix.AUDIT_ARCH_AARCH64, nil
-	}
-	return 0, fmt.Errorf("the seccomp filter of this test is written for amd64 and arm64, not %s", runtime.GOARCH)
-}
-
-// installCgroupRefusingFilter installs, on every thread of this process, a
-// seccomp filter that fails clone and unshare with CLONE_NEWCGROUP in their
-// flags (their first argument) with EINVAL, and clone3 with ENOSYS (its
-// flags are behind a pointer, which seccomp cannot read).
+// installCgroupRefusingFilter makes clone and unshare with CLONE_NEWCGROUP
+// fail with EINVAL, and clone3 with ENOSYS, in this process and its children.
 func installCgroupRefusingFilter(t *testing.T) {
-	arch, err := auditArch()
-	if err != nil {
+	if err := kernelsim.Refuse(unix.CLONE_NEWCGROUP); err != nil {
 		t.Fatal(err)
 	}
-	const (
-		allow  = unix.SECCOMP_RET_ALLOW
-		einval = unix.SECCOMP_RET_ERRNO | uint32(unix.EINVAL)
-		enosys = unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)
-		// Offsets in struct seccomp_data; the low half of args[0] on a
-		// little-endian machine.
-		offNr, offArch, offArg0 = 0, 4, 16
-	)
-	raw, err := bpf.Assemble([]bpf.Instruction{
-		/* 0 */ bpf.LoadAbsolute{Off: offArch, Size: 4},
-		/* 1 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: arch, SkipFalse: 7}, // → 9 allow
-		/* 2 */ bpf.LoadAbsolute{Off: offNr, Size: 4},
-		/* 3 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.SYS_CLONE3, SkipTrue: 7}, // → 11 ENOSYS
-		/* 4 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.SYS_CLONE, SkipTrue: 2}, // → 7
-		/* 5 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.SYS_UNSHARE, SkipTrue: 1}, // → 7
-		/* 6 */ bpf.RetConstant{Val: allow},
-		/* 7 */ bpf.LoadAbsolute{Off: offArg0, Size: 4},
-		/* 8 */ bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: unix.CLONE_NEWCGROUP, SkipTrue: 1}, // → 10 EINVAL
-		/* 9 */ bpf.RetConstant{Val: allow},
-		/* 10 */ bpf.RetConstant{Val: einval},
-		/* 11 */ bpf.RetConstant{Val: enosys},
-	})
-	if err != nil {
-		t.Fatalf("assemble seccomp filter: %v", err)
-	}
-	filter := make([]unix.SockFilter, len(raw))
-	for i, ins := range raw {
-		filter[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
-	}
-	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		t.Fatalf("set no_new_privs: %v", err)
-	}
-	// TSYNC puts the filter (and no_new_privs) on every thread, so no
-	// goroutine can clone around it.
-	if _, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog))); errno != 0 {
-		t.Fatalf("install seccomp filter: %v", errno)
-	}
-	runtime.KeepAlive(filter)
 }
 
 func TestReadMachineReadsThisProcess(t *testing.T) {

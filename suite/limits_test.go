@@ -3,11 +3,8 @@
 package suite
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -48,33 +45,17 @@ var _ = Describe("a machine whose user namespace limit is 0", Label("preflight")
 		if os.Getenv(limitZeroEnv) != "" {
 			Skip("already inside the run this spec starts")
 		}
-		report := filepath.Join(GinkgoT().TempDir(), "report.json")
-		cmd := exec.CommandContext(ctx, os.Args[0],
-			"-ginkgo.label-filter=(ns:user || ns:uts) && !matrix && !preflight && !host && !faults",
-			"-ginkgo.json-report="+report, "-test.run=^TestSuite$")
-		cmd.Env = append(os.Environ(), limitZeroEnv+"=1")
 		identity := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 4294967295}}
 		// Its own network, IPC, UTS and mount namespaces too: inside a user
 		// namespace it may only change what that namespace owns.
-		cmd.SysProcAttr = &syscall.SysProcAttr{
-			Cloneflags:  unix.CLONE_NEWUSER | unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWNS,
-			UidMappings: identity, GidMappings: identity, GidMappingsEnableSetgroups: true,
-			Pdeathsig: syscall.SIGKILL, Setpgid: true,
-		}
-		out, err := cmd.CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), "the suite inside the user namespace failed:\n%s", out)
-
-		data, err := os.ReadFile(report)
-		Expect(err).NotTo(HaveOccurred())
-		var reports []types.Report
-		Expect(json.Unmarshal(data, &reports)).To(Succeed())
-		Expect(reports).To(HaveLen(1))
+		specs, out := runNestedSuite(ctx, "(ns:user || ns:uts) && !matrix && !preflight && !host && !faults",
+			[]string{limitZeroEnv + "=1"}, &syscall.SysProcAttr{
+				Cloneflags:  unix.CLONE_NEWUSER | unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWNS,
+				UidMappings: identity, GidMappings: identity, GidMappingsEnableSetgroups: true,
+			})
 		var skippedUser, passedOther int
 		sawUserSpec := false
-		for _, spec := range reports[0].SpecReports {
-			if spec.LeafNodeType != types.NodeTypeIt {
-				continue
-			}
+		for _, spec := range specs {
 			Expect(spec.State).NotTo(Equal(types.SpecStateFailed), "%s failed: %s", spec.FullText(), spec.Failure.Message)
 			if strings.Contains(spec.FullText(), "cloned with user and the 0→0 maps") {
 				sawUserSpec = true
