@@ -5,10 +5,8 @@ package suite
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -141,25 +139,10 @@ func msgKeys(ipc *probes.IPC) []int32 {
 // hostLinkNames lists the host's links through netlink, from the suite's
 // own network namespace.
 func hostLinkNames() ([]string, error) {
-	// Parallel specs add and remove links: a dump the kernel interrupts
-	// for that is incomplete, so ask again.
-	var (
-		links []netlink.Link
-		err   error
-	)
-	for range 10 {
-		if links, err = netlink.LinkList(); !errors.Is(err, netlink.ErrDumpInterrupted) {
-			break
-		}
-	}
+	names, err := probes.LinkNames(netlink.LinkList)
 	if err != nil {
-		return nil, fmt.Errorf("list host links: %w", err)
+		return nil, fmt.Errorf("read host links: %w", err)
 	}
-	names := make([]string, len(links))
-	for i, l := range links {
-		names[i] = l.Attrs().Name
-	}
-	sort.Strings(names)
 	return names, nil
 }
 

@@ -3,9 +3,8 @@
 package suite
 
 import (
-	"errors"
+	"github.com/nsverify/nsverify/probes"
 	"os/exec"
-	"sort"
 	"syscall"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -86,17 +85,7 @@ func linksAt(ns netns.NsHandle) []string {
 	h, err := netlink.NewHandleAt(ns)
 	Expect(err).NotTo(HaveOccurred(), "open a netlink handle in %s", ns.UniqueId())
 	defer h.Close()
-	var links []netlink.Link
-	for range 10 {
-		if links, err = h.LinkList(); !errors.Is(err, netlink.ErrDumpInterrupted) {
-			break
-		}
-	}
+	names, err := probes.LinkNames(h.LinkList)
 	Expect(err).NotTo(HaveOccurred())
-	names := make([]string, len(links))
-	for i, l := range links {
-		names[i] = l.Attrs().Name
-	}
-	sort.Strings(names)
 	return names
 }

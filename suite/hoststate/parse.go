@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/nsverify/nsverify/probes"
 	"io"
 	"slices"
 	"strconv"
@@ -47,94 +48,23 @@ func parseSysvIPC(r io.Reader) ([]IPCEntry, error) {
 	return entries, nil
 }
 
-// mount is one line of /proc/PID/mountinfo (see proc(5)). Paths keep the
-// kernel's octal escapes (\040 for a space), so that a line never gains a
-// field.
-type mount struct {
-	ID, Parent   int
-	MajorMinor   string
-	Root         string
-	MountPoint   string
-	Options      string
-	Optional     []string // shared:N, master:N, propagate_from:N, unbindable
-	FSType       string
-	Source       string
-	SuperOptions string
-}
+// mount is one line of /proc/PID/mountinfo, as the probes package parses
+// it (paths unescaped).
+type mount = probes.Mount
 
 // parseMountinfo reads /proc/PID/mountinfo.
-func parseMountinfo(r io.Reader) ([]mount, error) {
-	var mounts []mount
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		f := strings.Fields(line)
-		sep := slices.Index(f, "-")
-		// Six fields before the optional ones, three after the separator.
-		if sep < 6 || len(f) < sep+3 {
-			return nil, fmt.Errorf("parse mountinfo line %d %q: %w", n, line, errMalformed)
-		}
-		id, err := strconv.Atoi(f[0])
-		if err != nil {
-			return nil, fmt.Errorf("parse mount id on line %d: %w", n, err)
-		}
-		parent, err := strconv.Atoi(f[1])
-		if err != nil {
-			return nil, fmt.Errorf("parse parent mount id on line %d: %w", n, err)
-		}
-		m := mount{
-			ID: id, Parent: parent, MajorMinor: f[2], Root: f[3], MountPoint: f[4], Options: f[5],
-			Optional: slices.Clone(f[6:sep]),
-			FSType:   f[sep+1], Source: f[sep+2],
-		}
-		if len(f) > sep+3 {
-			m.SuperOptions = f[sep+3]
-		}
-		mounts = append(mounts, m)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read mountinfo: %w", err)
-	}
-	return mounts, nil
-}
+func parseMountinfo(r io.Reader) ([]mount, error) { return probes.ParseMountinfo(r) }
 
 // propagation names the propagation type that a mount's optional fields
-// give it.
-func (m mount) propagation() string {
-	var shared, slave, unbindable bool
-	for _, o := range m.Optional {
-		switch {
-		case strings.HasPrefix(o, "shared:"):
-			shared = true
-		case strings.HasPrefix(o, "master:"):
-			slave = true
-		case o == "unbindable":
-			unbindable = true
-		}
-	}
-	switch {
-	case shared && slave:
-		return "shared+slave"
-	case shared:
-		return "shared"
-	case slave:
-		return "slave"
-	case unbindable:
-		return "unbindable"
-	}
-	return "private"
-}
+// give it, with "+" between shared and slave.
+func propagation(m mount) string { return strings.Replace(m.Propagation(), ",", "+", 1) }
 
 // line is the mount as a Snapshot keeps it: everything that says what is
 // mounted where and how, without the mount ids and device numbers, which
 // the kernel hands out anew and which would make two equal tables differ.
 //
 //	/proc proc proc root=/ opts=rw,nosuid super=rw prop=shared:14
-func (m mount) line() string {
+func line(m mount) string {
 	prop := "private"
 	if len(m.Optional) > 0 {
 		prop = strings.Join(m.Optional, ",")
@@ -160,37 +90,17 @@ func readMountTable(r io.Reader) (mountTable, error) {
 	}
 	var t mountTable
 	for _, m := range mounts {
-		t.lines = append(t.lines, m.line())
+		t.lines = append(t.lines, line(m))
 		if m.MountPoint == "/" {
-			t.rootPropagation = m.propagation()
+			t.rootPropagation = propagation(m)
 		}
 		if m.FSType == "mqueue" && (t.mqueue == "" || m.MountPoint == "/dev/mqueue") {
-			t.mqueue = unescapeOctal(m.MountPoint)
+			t.mqueue = m.MountPoint
 		}
 	}
 	slices.Sort(t.lines)
 	return t, nil
 }
-
-// unescapeOctal undoes the kernel's \ooo escapes of space, tab, newline and
-// backslash in mountinfo paths.
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
-			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func isOctal(c byte) bool { return c >= '0' && c <= '7' }
 
 // parseStat reads /proc/PID/stat: "pid (comm) state ppid …", where comm may
 // hold spaces and parentheses, so it ends at the last ')' of the line.

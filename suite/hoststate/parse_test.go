@@ -73,12 +73,12 @@ func TestParseMountinfo(t *testing.T) {
 	if !equalMount(root, want) {
 		t.Errorf("first mount = %+v, want %+v", root, want)
 	}
-	if got := root.line(); got != "/ ext4 /dev/mapper/vg-root root=/ opts=rw,relatime super=rw,errors=remount-ro prop=shared:1" {
+	if got := line(root); got != "/ ext4 /dev/mapper/vg-root root=/ opts=rw,relatime super=rw,errors=remount-ro prop=shared:1" {
 		t.Errorf("line() = %q", got)
 	}
 	bind := mounts[11]
-	if bind.Root != "/srv/data" || bind.MountPoint != `/mnt/my\040data` {
-		t.Errorf("bind mount = %+v, want root /srv/data at the escaped /mnt/my data", bind)
+	if bind.Root != "/srv/data" || bind.MountPoint != "/mnt/my data" {
+		t.Errorf("bind mount = %+v, want root /srv/data at /mnt/my data (unescaped)", bind)
 	}
 }
 
@@ -141,7 +141,7 @@ func TestPropagation(t *testing.T) {
 		"shared:4 master:3":         "shared+slave",
 		"unbindable":                "unbindable",
 	} {
-		if got := (mount{Optional: strings.Fields(opt)}).propagation(); got != want {
+		if got := propagation(mount{Optional: strings.Fields(opt)}); got != want {
 			t.Errorf("propagation of %q = %q, want %q", opt, got, want)
 		}
 	}
@@ -191,21 +191,6 @@ func TestMountDiffOnFixtures(t *testing.T) {
 				t.Errorf("Diff:\n got %q\nwant %q", got, tt.want)
 			}
 		})
-	}
-}
-
-func TestUnescapeOctal(t *testing.T) {
-	// The kernel escapes space, tab, newline and backslash as \ooo.
-	for in, want := range map[string]string{
-		"/dev/mqueue":       "/dev/mqueue",
-		`/mnt/my\040data`:   "/mnt/my data",
-		`/a\011b\012c\134d`: "/a\tb\nc\\d",
-		`/short\04`:         `/short\04`,
-		`/not\9octal`:       `/not\9octal`,
-	} {
-		if got := unescapeOctal(in); got != want {
-			t.Errorf("unescapeOctal(%q) = %q, want %q", in, got, want)
-		}
 	}
 }
 

@@ -3,6 +3,7 @@ package hoststate
 import (
 	"errors"
 	"fmt"
+	"github.com/nsverify/nsverify/probes"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -116,26 +117,7 @@ func dirNames(dir string) ([]string, error) {
 // linkNames lists the links of the calling thread's network namespace. A
 // dump that the kernel interrupted (a link came or went meanwhile) is asked
 // again.
-func linkNames() ([]string, error) {
-	var (
-		links []netlink.Link
-		err   error
-	)
-	for range 5 {
-		if links, err = netlink.LinkList(); !errors.Is(err, netlink.ErrDumpInterrupted) {
-			break
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list links: %w", err)
-	}
-	names := make([]string, len(links))
-	for i, l := range links {
-		names[i] = l.Attrs().Name
-	}
-	slices.Sort(names)
-	return names, nil
-}
+func linkNames() ([]string, error) { return probes.LinkNames(netlink.LinkList) }
 
 // cgroups walks each root for directories named with the prefix. A cgroup
 // that goes away during the walk is not an error: other software makes and

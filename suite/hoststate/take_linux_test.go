@@ -259,7 +259,7 @@ func TestLeftBehindCgroupIsReported(t *testing.T) {
 	root := ""
 	for _, m := range mounts {
 		if m.FSType == "cgroup2" {
-			root = unescapeOctal(m.MountPoint)
+			root = m.MountPoint
 			break
 		}
 	}

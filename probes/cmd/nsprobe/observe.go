@@ -138,26 +138,10 @@ func observeProc(r *probes.Report) error {
 }
 
 func observeLinks(r *probes.Report) error {
-	// A dump that the kernel interrupts because the link table changed
-	// under it (another process adding a link in a shared namespace) is
-	// incomplete: ask again.
-	var (
-		links []netlink.Link
-		err   error
-	)
-	for range 10 {
-		if links, err = netlink.LinkList(); !errors.Is(err, netlink.ErrDumpInterrupted) {
-			break
-		}
-	}
+	names, err := probes.LinkNames(netlink.LinkList)
 	if err != nil {
-		return fmt.Errorf("list links: %w", err)
+		return err
 	}
-	names := make([]string, len(links))
-	for i, l := range links {
-		names[i] = l.Attrs().Name
-	}
-	sort.Strings(names)
 	r.Links = &probes.Links{Count: len(names), Names: names}
 	return nil
 }
