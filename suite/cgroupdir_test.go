@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -75,7 +77,7 @@ func DedicatedCgroup() (dir, hostPath string) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		Skip(fmt.Sprintf("the cgroup oracle needs a cgroup of its own, and making %s failed (%v); run as root on a host whose cgroup v2 hierarchy is writable", dir, err))
 	}
-	deferCleanup(func() { Expect(os.Remove(dir)).To(Succeed(), "remove the child's cgroup %s", dir) })
+	deferCleanup(func() { Expect(removeCgroup(dir)).To(Succeed(), "remove the child's cgroup %s", dir) })
 	return dir, hostPath
 }
 
@@ -128,7 +130,7 @@ func enterSuiteCgroup() string {
 	}
 	deferCleanup(func() {
 		Expect(os.WriteFile(filepath.Join(mount, own, "cgroup.procs"), pid, 0)).To(Succeed(), "move the suite back to its cgroup %s", own)
-		Expect(os.Remove(dir)).To(Succeed(), "remove the suite's cgroup %s", dir)
+		Expect(removeCgroup(dir)).To(Succeed(), "remove the suite's cgroup %s", dir)
 	})
 	return path
 }
@@ -147,4 +149,19 @@ func childCgroup(opts *spawn.Options) string {
 	dir, hostPath := DedicatedCgroup()
 	opts.CgroupDir = dir
 	return hostPath
+}
+
+// removeCgroup removes an empty cgroup. A process killed with its group
+// (a probe's grandchild, say) is reaped by init, not by the suite, and
+// until then the cgroup is still populated and rmdir fails with EBUSY: so
+// it tries again for a while.
+func removeCgroup(dir string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := os.Remove(dir)
+		if !errors.Is(err, syscall.EBUSY) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
