@@ -86,10 +86,14 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 })
 
 var _ = SynchronizedAfterSuite(func() {
+	// Every cleanup runs even when one before it fails, so one stuck
+	// cgroup never leaves a queue or a link behind as well.
+	var failures []string
 	for i := len(suiteCleanups) - 1; i >= 0; i-- {
-		suiteCleanups[i]()
+		failures = append(failures, InterceptGomegaFailures(suiteCleanups[i])...)
 	}
 	suiteCleanups = nil
+	Expect(failures).To(BeEmpty(), "undo what the suite set up")
 }, func() {
 	defer gexec.CleanupBuildArtifacts()
 	if hostBefore == nil {
