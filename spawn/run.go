@@ -15,8 +15,8 @@ type Result struct {
 	// Report is the probe's decoded report.
 	Report *probes.Report
 	// PID is the pid the host started. HostPID is the observer's pid as the
-	// host sees it: the same as PID unless the probe launched its observer
-	// in a second stage (to enter a time namespace with offsets).
+	// host sees it: the same as PID, except on a kernel before 6.0, where
+	// the probe must start a child to enter a time namespace with offsets.
 	PID     int
 	HostPID int
 	// Args are the probe's arguments, for reports.
@@ -29,9 +29,9 @@ type Result struct {
 //
 // pid and time namespaces are always made by clone flags, never by
 // unshare: unshare of either moves only the caller's future children, so an
-// exec'd child would not be inside them. Time offsets need a namespace that
-// no process has entered yet, so when offsets are asked for the probe
-// creates the time namespace itself and launches its observer into it.
+// exec'd child would not be inside them. The one exception is time with
+// offsets: they need a namespace no process has entered yet, so the probe
+// unshares it itself, writes the offsets and execs itself into it.
 //
 // On systems other than Linux it returns an *Error wrapping
 // errors.ErrUnsupported once the options are valid.
@@ -78,8 +78,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	return res, nil
 }
 
-// twoStage reports whether the probe must create the time namespace itself
-// to write offsets into it before its observer enters.
-func (o Options) twoStage() bool {
+// probeMakesTime reports whether the probe must create the time namespace
+// itself, to write offsets into it before it enters.
+func (o Options) probeMakesTime() bool {
 	return o.Set.Has(Time) && (o.Actions.MonotonicOffset != 0 || o.Actions.BoottimeOffset != 0)
 }

@@ -29,7 +29,7 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 		args = append(args, "-parent-ns", parent)
 	}
 	flags := opts.Set.CloneFlags()
-	if opts.twoStage() {
+	if opts.probeMakesTime() {
 		// The probe unshares the time namespace itself, writes the offsets
 		// and execs into it; pid stays a clone flag, so the probe is pid 1
 		// before and after the exec. -newpid is for kernels before 6.0,
@@ -83,7 +83,8 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 		attr.CgroupFD = int(f.Fd())
 	}
 	cmd.SysProcAttr = attr
-	// Kill the whole group: a two-stage probe has an observer below it.
+	// Kill the whole group: a probe may have a child of its own (the time
+	// namespace on an old kernel, a misbehaving probe's helpers).
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
 	release = func() {

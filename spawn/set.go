@@ -1,7 +1,10 @@
 package spawn
 
 import (
+	"cmp"
 	"fmt"
+	"math/bits"
+	"slices"
 	"strings"
 )
 
@@ -83,7 +86,7 @@ func (s Set) Kinds() []Kind {
 }
 
 // Len returns the number of kinds in s.
-func (s Set) Len() int { return len(s.Kinds()) }
+func (s Set) Len() int { return bits.OnesCount8(uint8(s)) }
 
 // String prints s as its kinds joined by "+" ("uts+ipc"), or "none".
 func (s Set) String() string {
@@ -125,34 +128,10 @@ func PowerSet(s Set) []Set {
 }
 
 // sortSets orders sets by size, then lexicographically by their members in
-// the order of Kinds.
+// the order of Kinds. Bit i stands for Kinds[i], so comparing the
+// bit-reversed masks compares the member lists.
 func sortSets(sets []Set) {
-	less := func(a, b Set) bool {
-		if a.Len() != b.Len() {
-			return a.Len() < b.Len()
-		}
-		ka, kb := a.Kinds(), b.Kinds()
-		for i := range ka {
-			ia, ib := bitIndex(ka[i]), bitIndex(kb[i])
-			if ia != ib {
-				return ia < ib
-			}
-		}
-		return false
-	}
-	// Insertion sort: at most 256 elements, and no import for one call.
-	for i := 1; i < len(sets); i++ {
-		for j := i; j > 0 && less(sets[j], sets[j-1]); j-- {
-			sets[j], sets[j-1] = sets[j-1], sets[j]
-		}
-	}
-}
-
-func bitIndex(k Kind) int {
-	for i, kind := range Kinds {
-		if kind == k {
-			return i
-		}
-	}
-	return -1
+	slices.SortFunc(sets, func(a, b Set) int {
+		return cmp.Or(cmp.Compare(a.Len(), b.Len()), cmp.Compare(bits.Reverse8(uint8(b)), bits.Reverse8(uint8(a))))
+	})
 }

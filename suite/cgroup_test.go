@@ -11,36 +11,39 @@ import (
 var _ = Describe("the cgroup namespace", Label("ns:cgroup"), func() {
 	BeforeEach(func() { needsKinds(spawn.SetOf(spawn.Cgroup)) })
 
-	run := func(ctx SpecContext, set spawn.Set) {
+	// run clones a child in set, put where place says, and judges its
+	// cgroup view against the path place returns.
+	run := func(ctx SpecContext, set spawn.Set, place func(*spawn.Options) string) {
 		m := NewMarkers()
 		opts := PlanFor(set, m)
-		hostPath := childCgroup(&opts)
+		hostPath := place(&opts)
 		c := RunChild(ctx, opts, m)
 		c.CgroupHostPath = hostPath
 		ExpectKind(c, spawn.Cgroup)
 	}
+	// intoNewCgroup makes a cgroup for the child alone and clones it
+	// straight into it.
+	intoNewCgroup := func(opts *spawn.Options) string {
+		dir, hostPath := DedicatedCgroup()
+		opts.CgroupDir = dir
+		return hostPath
+	}
 
-	Context("when the child is cloned with cgroup into a cgroup of its own", func() {
+	Context("when the child is cloned with cgroup where the suite placed it", func() {
 		It("sees that cgroup as /, while the host sees it at its real path", func(ctx SpecContext) {
-			run(ctx, spawn.SetOf(spawn.Cgroup))
+			run(ctx, spawn.SetOf(spawn.Cgroup), childCgroup)
 		})
 	})
 
 	Context("when the child is cloned with cgroup straight into a new cgroup (CLONE_INTO_CGROUP)", func() {
 		It("sees that cgroup as /, while the host sees it at its real path", func(ctx SpecContext) {
-			m := NewMarkers()
-			opts := PlanFor(spawn.SetOf(spawn.Cgroup), m)
-			dir, hostPath := DedicatedCgroup()
-			opts.CgroupDir = dir
-			c := RunChild(ctx, opts, m)
-			c.CgroupHostPath = hostPath
-			ExpectKind(c, spawn.Cgroup)
+			run(ctx, spawn.SetOf(spawn.Cgroup), intoNewCgroup)
 		})
 	})
 
-	Context("when the child is cloned without cgroup into a cgroup of its own", func() {
+	Context("when the child is cloned without cgroup where the suite placed it", func() {
 		It("sees that cgroup at the host's path", func(ctx SpecContext) {
-			run(ctx, spawn.SetOf(spawn.UTS))
+			run(ctx, spawn.SetOf(spawn.UTS), childCgroup)
 		})
 	})
 })

@@ -5,14 +5,13 @@ package suite
 import (
 	"context"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/onsi/gomega"
+	"github.com/onsi/gomega/gexec"
 
 	"github.com/nsverify/nsverify/spawn"
 )
@@ -32,17 +31,11 @@ func BenchmarkMatrix(b *testing.B) {
 	if !isRoot() {
 		b.Skip("needs root: the matrix creates every kind of namespace")
 	}
-	dir := b.TempDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
+	var err error
+	if probePath, err = buildProbe(); err != nil {
 		b.Fatal(err)
 	}
-	probePath = filepath.Join(dir, "nsprobe")
-	build := exec.Command("go", "build", "-o", probePath, "github.com/nsverify/nsverify/probes/cmd/nsprobe")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("build nsprobe: %v\n%s", err, out)
-	}
-	var err error
+	b.Cleanup(gexec.CleanupBuildArtifacts)
 	features = spawn.Detect(probePath)
 	if host, err = ReadHost(probePath); err != nil {
 		b.Fatal(err)

@@ -46,11 +46,8 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 	hostBefore, err = hoststate.Take(snapshotOptions())
 	Expect(err).NotTo(HaveOccurred(), "take a snapshot of the host before the suite")
 
-	path, err := gexec.BuildWithEnvironment("github.com/nsverify/nsverify/probes/cmd/nsprobe", []string{"CGO_ENABLED=0"})
-	Expect(err).NotTo(HaveOccurred(), "build nsprobe")
-	// A child in a user namespace runs as a mapped id (100000, say) that
-	// must still reach the probe: open up the directories gexec made.
-	Expect(openUpTo(path, os.TempDir())).To(Succeed())
+	path, err := buildProbe()
+	Expect(err).NotTo(HaveOccurred())
 
 	// The preflight heads every run: what this machine can do, and why not.
 	f := spawn.Detect(path)
@@ -146,6 +143,20 @@ func snapshotOptions() hoststate.Options {
 		opts.CgroupRoots = []string{mount}
 	}
 	return opts
+}
+
+// buildProbe builds nsprobe, static, with gexec. A child in a user
+// namespace runs as a mapped id (100000, say) that must still reach the
+// probe, so the directories gexec made are opened up.
+func buildProbe() (string, error) {
+	path, err := gexec.BuildWithEnvironment("github.com/nsverify/nsverify/probes/cmd/nsprobe", []string{"CGO_ENABLED=0"})
+	if err != nil {
+		return "", fmt.Errorf("build nsprobe: %w", err)
+	}
+	if err := openUpTo(path, os.TempDir()); err != nil {
+		return "", fmt.Errorf("open up the probe's directories: %w", err)
+	}
+	return path, nil
 }
 
 // openUpTo makes the binary at path and every directory between it and

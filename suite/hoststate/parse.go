@@ -1,46 +1,30 @@
 package hoststate
 
 import (
-	"bufio"
 	"cmp"
 	"errors"
 	"fmt"
-	"github.com/nsverify/nsverify/probes"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/nsverify/nsverify/probes"
 )
 
 // errMalformed is wrapped by every parser's error about its input.
 var errMalformed = errors.New("malformed line")
 
-// parseSysvIPC reads /proc/sysvipc/msg, shm or sem: a header line, then one
-// row per object whose first two columns are the key (signed decimal) and
-// the id.
+// parseSysvIPC reads /proc/sysvipc/msg, shm or sem with
+// probes.ParseSysvIPC, sorted by key and id so equal tables compare equal.
 func parseSysvIPC(r io.Reader) ([]IPCEntry, error) {
-	var entries []IPCEntry
-	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
-		f := strings.Fields(sc.Text())
-		if len(f) == 0 || f[0] == "key" {
-			continue
-		}
-		if len(f) < 2 {
-			return nil, fmt.Errorf("parse sysvipc line %d %q: %w", n, sc.Text(), errMalformed)
-		}
-		key, err := strconv.ParseInt(f[0], 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("parse sysvipc key on line %d: %w", n, err)
-		}
-		id, err := strconv.Atoi(f[1])
-		if err != nil {
-			return nil, fmt.Errorf("parse sysvipc id on line %d: %w", n, err)
-		}
-		entries = append(entries, IPCEntry{Key: int32(key), ID: id})
+	objs, err := probes.ParseSysvIPC(r)
+	if err != nil {
+		return nil, err
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read sysvipc: %w", err)
+	entries := make([]IPCEntry, len(objs))
+	for i, o := range objs {
+		entries[i] = IPCEntry{Key: o.Key, ID: o.ID}
 	}
 	slices.SortFunc(entries, func(a, b IPCEntry) int {
 		return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.ID, b.ID))

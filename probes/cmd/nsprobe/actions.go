@@ -171,7 +171,7 @@ const nsGetUserns = 0xb701
 
 // guard decides whether an action may change a namespace: only if that
 // namespace is provably a new one, neither init's nor one that -parent-ns
-// or -parent-mnt names (the namespace a child shares when its clone flag
+// names (the namespace a child shares when its clone flag
 // is dropped).
 //
 // It reads init's namespaces before any action runs, since a /proc mounted

@@ -23,7 +23,7 @@ func TestParseArgsTakesTheSubcommandBeforeOrAfterTheFlags(t *testing.T) {
 		{[]string{"-hostname", "x", "ipc", "-msgq", "-7"}, config{subcommand: "ipc", hostname: "x", msgq: true, msgqKey: -7}},
 		{[]string{"-msgq=2147483647", "-mount-proc"}, config{msgq: true, msgqKey: 2147483647, mountProc: true}},
 		{[]string{"-hostname=-timens"}, config{hostname: "-timens"}},
-		{[]string{"-parent-mnt", "4:4026531832", "-parent-ns", "uts=4:4026531838,mnt=4:1"}, config{parentNS: map[string][]probes.NSID{
+		{[]string{"-parent-ns", "mnt=4:4026531832", "-parent-ns", "uts=4:4026531838,mnt=4:1"}, config{parentNS: map[string][]probes.NSID{
 			"mnt": {{Dev: 4, Ino: 4026531832}, {Dev: 4, Ino: 1}}, "uts": {{Dev: 4, Ino: 4026531838}}}}},
 		{[]string{"clock", "-timens", "-monotonic-offset", "168h", "-boottime-offset=-1.5s", "-newpid"}, config{subcommand: "clock",
 			timens: true, monotonicOffset: 168 * time.Hour, boottimeOffset: -1500 * time.Millisecond, newPID: true}},
@@ -64,7 +64,7 @@ func TestParseArgsRejectsBadUsage(t *testing.T) {
 		{[]string{"-boottime-offset", "0s"}, "-boottime-offset is given without -timens"},
 		{[]string{"-newpid"}, "-newpid is given without -timens"},
 		{[]string{"-timens", "-monotonic-offset", "a week"}, "not a Go duration"},
-		{[]string{"-parent-mnt", "4"}, "not DEV:INO"},
+		{[]string{"-parent-ns", "mnt=4"}, "not DEV:INO"},
 		{[]string{"-parent-ns", "mnt"}, "not KIND=DEV:INO"},
 		{[]string{"-parent-ns", "mount=4:1"}, `unknown namespace kind "mount"`},
 	}
@@ -82,7 +82,7 @@ func TestParseArgsRejectsBadUsage(t *testing.T) {
 
 func TestObserverArgsKeepEverythingButTheLaunchersFlags(t *testing.T) {
 	args := []string{"links", "-hostname", "-timens", "-domainname", "d", "-msgq", "-4242", "-mount-proc", "-create-file", "/tmp/f",
-		"-marker-link", "nsvmark0", "-parent-mnt", "4:9", "-parent-ns", "uts=4:1,net=4:2",
+		"-marker-link", "nsvmark0", "-parent-ns", "mnt=4:9", "-parent-ns", "uts=4:1,net=4:2",
 		"-timens", "-monotonic-offset", "168h", "-boottime-offset", "216h", "-newpid"}
 	cfg, err := parseArgs(args)
 	if err != nil {

@@ -32,7 +32,7 @@
 //
 // What it must never do is change the host. Every action is refused unless
 // the namespace it changes is a new one: neither init's nor the parent's
-// that -parent-ns (or -parent-mnt) names. Before mounting /proc it makes /
+// that -parent-ns names. Before mounting /proc it makes /
 // recursively private, so no mount propagates back to the host, and it
 // never unmounts anything.
 package main

@@ -42,7 +42,7 @@ type config struct {
 	markerLink           string
 
 	// parentNS holds the namespaces of the probe's parent, where no action
-	// may ever be done, by kind (from -parent-ns and -parent-mnt).
+	// may ever be done, by kind (from -parent-ns).
 	parentNS map[string][]probes.NSID
 
 	timens          bool
@@ -108,14 +108,6 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 			return err
 		}
 		cfg.markerLink = v
-		return nil
-	})
-	fs.Func("parent-mnt", "`DEV:INO` of the parent's mount namespace, where -mount-proc is refused", func(v string) error {
-		id, err := parseNSID(v)
-		if err != nil {
-			return err
-		}
-		cfg.addParent("mnt", id)
 		return nil
 	})
 	fs.Func("parent-ns", "`KIND=DEV:INO,...` the parent's namespaces, where every action is refused", func(v string) error {

@@ -274,7 +274,7 @@ func TestBadUsageExitsTwoHavingDoneNothing(t *testing.T) {
 		{[]string{"-marker-link", "nsverify-marker0"}, "at most 15"},
 		{[]string{"-monotonic-offset", "168h"}, "without -timens"},
 		{[]string{"ns", "pid"}, "unexpected argument"},
-		{[]string{"-hostname", "x", "-parent-mnt", "nonsense"}, "not DEV:INO"},
+		{[]string{"-hostname", "x", "-parent-ns", "mnt=nonsense"}, "not DEV:INO"},
 	}
 	for _, c := range cases {
 		r := runProbe(t, nil, c.args...)
@@ -310,7 +310,7 @@ func TestActionsStayInsideNewNamespaces(t *testing.T) {
 	parents := fmt.Sprintf("uts=%s,ipc=%s,net=%s", nsArg(own["uts"]), nsArg(own["ipc"]), nsArg(own["net"]))
 	attr := &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWNET}
 	rep := runReport(t, attr, "-hostname", name, "-msgq", strconv.Itoa(key), "-mount-proc", "-marker-link", link,
-		"-parent-mnt", nsArg(own["mnt"]), "-parent-ns", parents).report
+		"-parent-ns", "mnt="+nsArg(own["mnt"]), "-parent-ns", parents).report
 
 	if len(rep.Errors) != 0 {
 		t.Errorf("errors: %v", rep.Errors)
@@ -410,7 +410,7 @@ func TestMountProcIsRefusedOutsideANewMountNamespace(t *testing.T) {
 		}
 	}
 	t.Run("in the parent's", func(t *testing.T) {
-		check(t, "mount proc: refused: not in a new mount namespace", "-mount-proc", "-parent-mnt", nsArg(own["mnt"]))
+		check(t, "mount proc: refused: not in a new mount namespace", "-mount-proc", "-parent-ns", "mnt="+nsArg(own["mnt"]))
 	})
 	t.Run("in the parent's named by -parent-ns", func(t *testing.T) {
 		check(t, "mount proc: refused: not in a new mount namespace", "-mount-proc", "-parent-ns", "mnt="+nsArg(own["mnt"]))
