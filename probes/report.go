@@ -78,10 +78,17 @@ type Clock struct {
 	BoottimeNS  int64 `json:"boottime_ns"`
 }
 
-// Launcher is filled in when the probe ran as a two-stage launcher (to enter
-// a time namespace whose offsets it wrote first): it names the launcher and
-// the observer's pid as the launcher saw it.
+// Launcher is filled in when the probe ran as a two-stage launcher, to
+// enter a time namespace whose offsets it wrote first: the observer is then
+// a process the launcher started, and these are what the launcher knows of
+// it.
 type Launcher struct {
-	PID         int `json:"pid"`
+	// ObserverPID is the observer's pid in the launcher's pid namespace
+	// (the host's, when the launcher was started there).
 	ObserverPID int `json:"observer_pid"`
+	// StageThreads is how many threads the stage that unshared the time
+	// namespace had when it started the observer. It must be 1: on many
+	// kernels a task whose time namespace for children differs from its
+	// own cannot start a thread.
+	StageThreads int `json:"stage_threads"`
 }

@@ -15,8 +15,8 @@ type Result struct {
 	// Report is the probe's decoded report.
 	Report *probes.Report
 	// PID is the pid the host started. HostPID is the observer's pid as the
-	// host sees it: the same as PID, except on a kernel before 6.0, where
-	// the probe must start a child to enter a time namespace with offsets.
+	// host sees it: the same as PID, except where the probe must start the
+	// observer itself to enter a time namespace with offsets.
 	PID     int
 	HostPID int
 	// Args are the probe's arguments, for reports.
@@ -27,11 +27,11 @@ type Result struct {
 
 // Run clones the probe into opts.Set, waits for it and returns its report.
 //
-// pid and time namespaces are always made by clone flags, never by
-// unshare: unshare of either moves only the caller's future children, so an
+// pid and time namespaces are made by clone flags, never by unshare in the
+// child: unshare of either moves only the caller's future children, so an
 // exec'd child would not be inside them. The one exception is time with
 // offsets: they need a namespace no process has entered yet, so the probe
-// unshares it itself, writes the offsets and execs itself into it.
+// makes it and starts its observer inside (pid with it, when asked).
 //
 // On systems other than Linux it returns an *Error wrapping
 // errors.ErrUnsupported once the options are valid.

@@ -30,11 +30,13 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 	}
 	flags := opts.Set.CloneFlags()
 	if opts.probeMakesTime() {
-		// The probe unshares the time namespace itself, writes the offsets
-		// and execs into it; pid stays a clone flag, so the probe is pid 1
-		// before and after the exec. -newpid is for kernels before 6.0,
-		// where the probe must start a child instead (see nsprobe).
-		flags &^= unix.CLONE_NEWTIME
+		// Offsets need a time namespace no process has entered yet, so the
+		// probe makes it: a single-threaded stage of its own unshares it,
+		// writes the offsets and forks the observer inside (see nsprobe).
+		// With pid, the stage unshares pid too, so the observer is pid 1
+		// of a pid namespace whose parent is the caller's, as a clone flag
+		// would make it.
+		flags &^= unix.CLONE_NEWTIME | unix.CLONE_NEWPID
 		args = append(args, "-timens",
 			"-monotonic-offset", opts.Actions.MonotonicOffset.String(),
 			"-boottime-offset", opts.Actions.BoottimeOffset.String())

@@ -158,8 +158,14 @@ func TestTimeOffsetsShiftTheChildsClocks(t *testing.T) {
 			if set.Has(PID) && r.PID != 1 {
 				t.Errorf("with pid the observer's pid is %d, want 1", r.PID)
 			}
-			if r.Launcher == nil && res.HostPID != res.PID {
-				t.Errorf("the observer is the process started (%d), yet its host pid is %d", res.PID, res.HostPID)
+			if r.Launcher == nil || res.HostPID != r.Launcher.ObserverPID || r.Launcher.StageThreads != 1 {
+				t.Errorf("launcher = %+v, host pid %d; want the observer's pid from the launcher, and a single-threaded stage", r.Launcher, res.HostPID)
+			}
+			if !set.Has(PID) && r.PID != res.HostPID {
+				t.Errorf("sharing pid, the observer reports pid %d, the host knows it as %d", r.PID, res.HostPID)
+			}
+			if set.Has(PID) && r.NS["pid"] == ownNSID(t, "pid") {
+				t.Error("with pid the observer's pid namespace is the host's")
 			}
 		})
 	}

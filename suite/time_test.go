@@ -4,6 +4,7 @@ package suite
 
 import (
 	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
 
 	"github.com/nsverify/nsverify/spawn"
 )
@@ -23,6 +24,17 @@ var _ = Describe("the time namespace", Label("ns:time"), func() {
 			c := RunChild(ctx, PlanFor(spawn.SetOf(spawn.PID, spawn.Time), m), m)
 			ExpectKind(c, spawn.Time)
 			ExpectKind(c, spawn.PID)
+		})
+	})
+
+	Context("when the child is cloned with time and no offsets, a plain clone flag", func() {
+		It("is in a time namespace of its own whose clocks read the host's, as a new one starts at zero offsets", func(ctx SpecContext) {
+			m := NewMarkers()
+			opts := PlanFor(spawn.SetOf(spawn.Time), m)
+			opts.Actions.MonotonicOffset, opts.Actions.BoottimeOffset = 0, 0
+			c := RunChild(ctx, opts, m)
+			Expect(c.Report.Launcher).To(BeNil(), "time: without offsets the child is cloned straight into its time namespace, with no launcher")
+			ExpectKind(c, spawn.Time)
 		})
 	})
 

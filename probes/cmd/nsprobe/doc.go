@@ -18,7 +18,13 @@
 // links) and every observation still runs. -timens with -monotonic-offset
 // and -boottime-offset (and -newpid) makes a two-stage launch: time offsets
 // can only be written before any process enters a time namespace, so the
-// probe unshares one, writes the offsets and starts its observer inside.
+// probe forks a stage that unshares one (and a pid namespace with -newpid),
+// writes the offsets and forks the observer inside. The stage makes raw
+// system calls only and stays single-threaded: many kernels (Debian 12's
+// 6.1 among them) refuse a new thread to a task whose time namespace for
+// children is not its own, and a Go runtime starts threads as it likes.
+// The report then names the observer's pid and the stage's thread count
+// under launcher.
 //
 // It exits 0 even when an observation or action fails (the failure is in
 // the report's errors), 2 on bad usage (having done nothing), and 1 only

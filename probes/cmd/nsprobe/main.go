@@ -49,8 +49,8 @@ type config struct {
 	monotonicOffset time.Duration
 	boottimeOffset  time.Duration
 	newPID          bool
-	// timensFrom is set by a launcher that exec'd this process: the time
-	// namespace it was in before it unshared a new one (see timens.go).
+	// timensFrom is set by a launcher on the observer it started: the time
+	// namespace the launcher is in, which the observer must not be in.
 	timensFrom *probes.NSID
 }
 
@@ -113,19 +113,19 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 	fs.Func("parent-ns", "`KIND=DEV:INO,...` the parent's namespaces, where every action is refused", func(v string) error {
 		return parseParentNS(v, cfg)
 	})
-	fs.BoolVar(&cfg.timens, "timens", false, "create a time namespace, write the offsets, and observe from a child started inside it")
+	fs.BoolVar(&cfg.timens, "timens", false, "create a time namespace, write the offsets, and observe from a process started inside it")
 	fs.Func("monotonic-offset", "with -timens: CLOCK_MONOTONIC offset of the new time namespace, a Go `DURATION` such as 168h", func(v string) error {
 		return parseOffset(v, &cfg.monotonicOffset)
 	})
 	fs.Func("boottime-offset", "with -timens: CLOCK_BOOTTIME offset of the new time namespace, a Go `DURATION` such as 216h", func(v string) error {
 		return parseOffset(v, &cfg.boottimeOffset)
 	})
-	fs.Func("timens-from", "set by the launcher of -timens on the process it execs: `DEV:INO` of the time namespace it left", func(v string) error {
+	fs.Func("timens-from", "set by the launcher of -timens on the observer it starts: `DEV:INO` of the launcher's time namespace", func(v string) error {
 		id, err := parseNSID(v)
 		cfg.timensFrom = &id
 		return err
 	})
-	fs.BoolVar(&cfg.newPID, "newpid", false, "with -timens: start the observer in a new pid namespace as well")
+	fs.BoolVar(&cfg.newPID, "newpid", false, "with -timens: start the observer in a new pid namespace as well, as its pid 1")
 	return fs
 }
 
@@ -156,9 +156,6 @@ func parseArgs(args []string) (*config, error) {
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	if !cfg.timens {
 		for _, name := range []string{"monotonic-offset", "boottime-offset", "newpid"} {
-			if name == "newpid" && cfg.timensFrom != nil {
-				continue
-			}
 			if given[name] {
 				return nil, fmt.Errorf("-%s is given without -timens; offsets and -newpid only apply to the time namespace that -timens creates, so add -timens", name)
 			}

@@ -74,9 +74,21 @@ type probeRun struct {
 // child dies with the test (Pdeathsig) and within 20 seconds.
 func runProbe(t *testing.T, attr *syscall.SysProcAttr, args ...string) probeRun {
 	t.Helper()
+	return runProbeWith(t, attr, nil, args...)
+}
+
+// runProbeEnv runs the probe with env added to the test's environment.
+func runProbeEnv(t *testing.T, env []string, args ...string) probeRun {
+	t.Helper()
+	return runProbeWith(t, nil, env, args...)
+}
+
+func runProbeWith(t *testing.T, attr *syscall.SysProcAttr, env []string, args ...string) probeRun {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, probePath, args...)
+	cmd.Env = append(os.Environ(), env...)
 	if attr == nil {
 		attr = &syscall.SysProcAttr{}
 	}
@@ -519,18 +531,17 @@ func TestTimeOffsetsShiftTheObserversClocks(t *testing.T) {
 	requireNS(t, "time")
 	const mono, boot = 168 * time.Hour, 216 * time.Hour
 	own := ownNS(t)
-	// The launcher execs itself into the namespace: the observer is the
-	// very process started, so cloned with pid it is still pid 1.
+	// A single-threaded stage unshares, writes the offsets and forks the
+	// observer: with -newpid the observer is pid 1 of a pid namespace of
+	// its own, without it a process the host knows by the pid reported.
 	for _, newPID := range []bool{false, true} {
 		t.Run(fmt.Sprintf("newpid=%v", newPID), func(t *testing.T) {
 			args := []string{"-timens", "-monotonic-offset", mono.String(), "-boottime-offset", boot.String()}
-			var attr *syscall.SysProcAttr
 			if newPID {
 				args = append(args, "-newpid")
-				attr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWPID, Pdeathsig: syscall.SIGKILL}
 			}
 			monoBefore, bootBefore := clockNow(t, unix.CLOCK_MONOTONIC), clockNow(t, unix.CLOCK_BOOTTIME)
-			r := runReport(t, attr, args...)
+			r := runReport(t, nil, args...)
 			rep := r.report
 			if rep.Clock == nil {
 				t.Fatalf("no clocks; errors: %v", rep.Errors)
@@ -548,8 +559,11 @@ func TestTimeOffsetsShiftTheObserversClocks(t *testing.T) {
 					t.Errorf("the observer's %s clock is %s ahead of the host's, want %s", c.name, shift, c.offset)
 				}
 			}
-			if rep.Launcher != nil || rep.Actions["timens"] != "entered on exec" {
-				t.Errorf("launcher = %+v, actions = %v; want the probe itself to enter the namespace on exec", rep.Launcher, rep.Actions)
+			if rep.Launcher == nil || rep.Actions["timens"] == "" {
+				t.Fatalf("launcher = %+v, actions = %v; want the observer started by the launcher, inside the namespace", rep.Launcher, rep.Actions)
+			}
+			if rep.Launcher.StageThreads != 1 {
+				t.Errorf("the stage that unshared the time namespace had %d threads, want 1", rep.Launcher.StageThreads)
 			}
 			if rep.NS["time"] == own["time"] {
 				t.Error("the observer's time namespace is the host's")
@@ -557,13 +571,40 @@ func TestTimeOffsetsShiftTheObserversClocks(t *testing.T) {
 			if newPID && (rep.PID != 1 || rep.PPID != 0) {
 				t.Errorf("with -newpid the observer's pid, ppid = %d, %d; want 1, 0", rep.PID, rep.PPID)
 			}
-			if !newPID && rep.PID != r.pid {
-				t.Errorf("pid = %d; the test started %d", rep.PID, r.pid)
+			if newPID && rep.NS["pid"] == own["pid"] {
+				t.Error("with -newpid the observer's pid namespace is the host's")
+			}
+			if !newPID && (rep.PID != rep.Launcher.ObserverPID || rep.PID == r.pid || rep.NS["pid"] != own["pid"]) {
+				t.Errorf("pid = %d, launcher saw %d, the test started %d; want the observer, a process of the host's pid namespace other than the launcher", rep.PID, rep.Launcher.ObserverPID, r.pid)
 			}
 			if len(rep.Errors) != 0 {
 				t.Errorf("errors: %v", rep.Errors)
 			}
 		})
+	}
+}
+
+// Kernels before the time namespace rework refuse a new thread to a task
+// whose time namespace for children is not its own, and the Go runtime
+// starts threads when it likes. So whatever unshares the time namespace
+// must stay single-threaded until the observer is forked: run the launch
+// with the runtime pressed to want threads (many Ps, a collection at every
+// allocation) and count the stage's threads each time.
+func TestTheTimeNamespaceStageNeverHasASecondThread(t *testing.T) {
+	requireRoot(t)
+	requireNS(t, "time")
+	for i := range 20 {
+		r := runProbeEnv(t, []string{"GOMAXPROCS=64", "GOGC=1", "GODEBUG=gcstoptheworld=1"}, "pid", "-timens", "-monotonic-offset", "1h", "-newpid")
+		if r.exit != 0 {
+			t.Fatalf("run %d: nsprobe exited %d; stderr: %s", i, r.exit, r.stderr)
+		}
+		rep, err := probes.DecodeReport(strings.NewReader(r.stdout))
+		if err != nil {
+			t.Fatalf("run %d: %v; stderr: %s", i, err, r.stderr)
+		}
+		if rep.Launcher == nil || rep.Launcher.StageThreads != 1 {
+			t.Fatalf("run %d: launcher = %+v; want a stage with exactly 1 thread", i, rep.Launcher)
+		}
 	}
 }
 
@@ -576,8 +617,8 @@ func TestATimeNamespaceThatCannotBePreparedIsReported(t *testing.T) {
 	if rep.Errors["clock"] == "" {
 		t.Errorf("errors = %v, want clock to say the time namespace failed", rep.Errors)
 	}
-	if rep.Launcher != nil || rep.PID != r.pid {
-		t.Errorf("launcher %+v, pid %d: an observer was started (the probe is %d)", rep.Launcher, rep.PID, r.pid)
+	if rep.Launcher != nil || rep.PID != r.pid || rep.Actions["timens"] != "" {
+		t.Errorf("launcher %+v, pid %d, actions %v: an observer was started (the probe is %d)", rep.Launcher, rep.PID, rep.Actions, r.pid)
 	}
 	if rep.Clock == nil || rep.Hostname == "" {
 		t.Errorf("the probe did not observe in place: %+v", rep)
