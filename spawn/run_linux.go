@@ -113,6 +113,11 @@ func ownNamespaces(a Actions) (string, error) {
 	if a.MarkerLink != "" {
 		kinds = append(kinds, "net")
 	}
+	if len(kinds) > 0 {
+		// The probe trusts who owns a namespace only when its own user
+		// namespace is not the caller's.
+		kinds = append(kinds, "user")
+	}
 	var parts []string
 	for _, kind := range kinds {
 		var st unix.Stat_t

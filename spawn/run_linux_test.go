@@ -52,10 +52,16 @@ func requireRoot(t testing.TB) {
 	}
 }
 
+// requireKind skips a test that needs a namespace of kind k where this
+// machine cannot create one, with the preflight's reason and remedy (a
+// kernel without the kind, user.max_user_namespaces at 0, …).
 func requireKind(t testing.TB, k Kind) {
 	t.Helper()
 	if !Present(k) {
 		t.Skipf("this kernel has no %s namespaces (/proc/self/ns/%s is missing); it needs a newer kernel", k, k)
+	}
+	if ok, reason := Detect(probePath).Supports(SetOf(k)); !ok {
+		t.Skip(reason)
 	}
 }
 

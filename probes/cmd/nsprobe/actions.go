@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -241,7 +242,10 @@ func (g *guard) check(kind string) error {
 	if err != nil {
 		return fmt.Errorf("refused: cannot tell whether the %s namespace is new: %w", word, err)
 	}
-	if userNS.Ino != procUserInitIno {
+	// Ownership proves a namespace new only where the probe's user
+	// namespace is itself new: not the initial one, and not the parent's
+	// (a whole run may sit in a user namespace of its own).
+	if parentUsers := g.parents["user"]; userNS.Ino != procUserInitIno && len(parentUsers) > 0 && !slices.Contains(parentUsers, userNS) {
 		owner, err := ownerOf("/proc/self/ns/" + kind)
 		switch {
 		case errors.Is(err, unix.EPERM):

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nsverify/nsverify/probes"
+	"github.com/nsverify/nsverify/spawn"
 )
 
 // probePath is the nsprobe binary, built once for all tests.
@@ -137,10 +138,15 @@ func requireRoot(t *testing.T) {
 	}
 }
 
+// requireNS skips a test that needs a new namespace of kind where this
+// machine cannot create one, with the preflight's reason and remedy.
 func requireNS(t *testing.T, kind string) {
 	t.Helper()
 	if _, err := os.Lstat("/proc/self/ns/" + kind); err != nil {
 		t.Skipf("this kernel has no %s namespaces (/proc/self/ns/%s is missing); it needs a newer kernel", kind, kind)
+	}
+	if ok, reason := spawn.Detect(probePath).Supports(spawn.SetOf(spawn.Kind(kind))); !ok {
+		t.Skip(reason)
 	}
 }
 
@@ -627,6 +633,7 @@ func TestATimeNamespaceThatCannotBePreparedIsReported(t *testing.T) {
 
 func TestAUserNamespaceWithoutPIDCannotMountProc(t *testing.T) {
 	requireRoot(t)
+	requireNS(t, "user")
 	h := readHost(t)
 	own := ownNS(t)
 	rootMap := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}}
@@ -635,7 +642,7 @@ func TestAUserNamespaceWithoutPIDCannotMountProc(t *testing.T) {
 		UidMappings: rootMap,
 		GidMappings: rootMap,
 	}
-	rep := runReport(t, attr, "-mount-proc").report
+	rep := runReport(t, attr, "-mount-proc", "-parent-ns", "mnt="+nsArg(own["mnt"])+",user="+nsArg(own["user"])).report
 	// The new mount namespace is the probe's own, but the pid namespace
 	// /proc would show belongs to the host's user namespace, where the
 	// probe has no capability: the kernel refuses, the probe reports it.
