@@ -293,19 +293,22 @@ func TestDecodeReport(t *testing.T) {
 		in      string
 		wantErr string
 	}{
-		{"one report", `{"schema":1,"pid":1,"ppid":0,"hostname":"x","domainname":"","ns":{"uts":{"dev":4,"ino":4026532180}},"errors":{"proc":"mount proc: operation not permitted"}}` + "\n", ""},
-		{"fields a newer probe added", `{"schema":1,"pid":7,"ns":{},"future":{"a":1}}`, ""},
+		{"one report", `{"schema":2,"pid":1,"ppid":0,"hostname":"x","domainname":"","ns":{"uts":{"dev":4,"ino":4026532180}},"errors":{"proc":"mount proc: operation not permitted"}}` + "\n", ""},
+		{"fields a newer probe added", `{"schema":2,"pid":7,"ns":{},"future":{"a":1}}`, ""},
 		{"empty", "", "decode report: the probe printed nothing"},
 		{"blank", " \n\t\n", "decode report: the probe printed nothing"},
-		{"invalid JSON", `{"schema":1,`, "decode report: the probe printed invalid JSON"},
+		{"invalid JSON", `{"schema":2,`, "decode report: the probe printed invalid JSON"},
 		{"not JSON at all", "nsprobe: unknown flag\n", "decode report: the probe printed invalid JSON"},
-		{"two objects", `{"schema":1}` + "\n" + `{"schema":1}` + "\n", "decode report: the probe printed more than one JSON object"},
-		{"trailing text", `{"schema":1} done`, "decode report: the probe printed more than one JSON object"},
-		{"an array", `[{"schema":1}]`, "not a JSON object"},
+		{"two objects", `{"schema":2}` + "\n" + `{"schema":2}` + "\n", "decode report: the probe printed more than one JSON object"},
+		{"trailing text", `{"schema":2} done`, "decode report: the probe printed more than one JSON object"},
+		{"an array", `[{"schema":2}]`, "not a JSON object"},
 		{"null", `null`, "not a JSON object"},
-		{"newer schema", `{"schema":2,"pid":"now a string"}`, "decode report: schema 2, this reader knows 1; rebuild the probe"},
-		{"no schema", `{"pid":1}`, "decode report: schema 0, this reader knows 1; rebuild the probe"},
-		{"wrong field type", `{"schema":1,"pid":"one"}`, "does not fit this reader"},
+		{"newer schema", `{"schema":3,"pid":"now a string"}`, "decode report: schema 3, this reader knows 2; rebuild the probe"},
+		{"no schema", `{"pid":1}`, "decode report: schema 0, this reader knows 2; rebuild the probe"},
+		{"wrong field type", `{"schema":2,"pid":"one"}`, "does not fit this reader"},
+		{"schema 1, before caps and owners", `{"schema":1,"pid":1,"ns":{}}`, "decode report: schema 1, this reader knows 2; rebuild the probe"},
+		{"owner outside", `{"schema":2,"pid":1,"ns":{},"owners":{"uts":{"owner":"outside"},"user":{"owner":"outside","parent":"outside"},"pid":{"owner":{"dev":4,"ino":4026531837},"parent":"outside"}}}`, ""},
+		{"owner neither outside nor an identity", `{"schema":2,"owners":{"uts":{"owner":"inside"}}}`, "does not fit this reader"},
 	}
 	for _, c := range cases {
 		r, err := DecodeReport(strings.NewReader(c.in))
@@ -321,7 +324,7 @@ func TestDecodeReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Report{Schema: 1, PID: 1, Hostname: "x", NS: map[string]NSID{"uts": {Dev: 4, Ino: 4026532180}},
+	want := &Report{Schema: 2, PID: 1, Hostname: "x", NS: map[string]NSID{"uts": {Dev: 4, Ino: 4026532180}},
 		Errors: map[string]string{"proc": "mount proc: operation not permitted"}}
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("decoded %+v, want %+v", r, want)

@@ -1,8 +1,8 @@
 package probes
 
 // Schema is the version of the report format. It is bumped on any change
-// that an older reader would misunderstand.
-const Schema = 1
+// that an older reader would misunderstand. Schema 2 added caps and owners.
+const Schema = 2
 
 // Report is the one JSON object that nsprobe prints on stdout.
 //
@@ -10,21 +10,23 @@ const Schema = 1
 // is recorded in Errors under the observation's name, so that one refusal
 // (EPERM on a /proc mount, say) never hides the other observations.
 type Report struct {
-	Schema     int               `json:"schema"`
-	PID        int               `json:"pid"`
-	PPID       int               `json:"ppid"`
-	Hostname   string            `json:"hostname"`
-	Domainname string            `json:"domainname"`
-	NS         map[string]NSID   `json:"ns"`
-	IPC        *IPC              `json:"ipc,omitempty"`
-	Proc       *Proc             `json:"proc,omitempty"`
-	Links      *Links            `json:"links,omitempty"`
-	User       *User             `json:"user,omitempty"`
-	Cgroup     []string          `json:"cgroup,omitempty"`
-	Clock      *Clock            `json:"clock,omitempty"`
-	Actions    map[string]string `json:"actions,omitempty"`
-	Launcher   *Launcher         `json:"launcher,omitempty"`
-	Errors     map[string]string `json:"errors,omitempty"`
+	Schema     int                  `json:"schema"`
+	PID        int                  `json:"pid"`
+	PPID       int                  `json:"ppid"`
+	Hostname   string               `json:"hostname"`
+	Domainname string               `json:"domainname"`
+	NS         map[string]NSID      `json:"ns"`
+	IPC        *IPC                 `json:"ipc,omitempty"`
+	Proc       *Proc                `json:"proc,omitempty"`
+	Links      *Links               `json:"links,omitempty"`
+	User       *User                `json:"user,omitempty"`
+	Cgroup     []string             `json:"cgroup,omitempty"`
+	Clock      *Clock               `json:"clock,omitempty"`
+	Caps       *Caps                `json:"caps,omitempty"`
+	Owners     map[string]Ownership `json:"owners,omitempty"`
+	Actions    map[string]string    `json:"actions,omitempty"`
+	Launcher   *Launcher            `json:"launcher,omitempty"`
+	Errors     map[string]string    `json:"errors,omitempty"`
 }
 
 // NSID identifies a namespace by the device and inode of its nsfs file, the

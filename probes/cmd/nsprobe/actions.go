@@ -166,10 +166,6 @@ func peerName(name string) string {
 // nsfs file (since Linux 3.8); any other user namespace gets a dynamic one.
 const procUserInitIno = 0xEFFFFFFD
 
-// NS_GET_USERNS (ioctl_ns(2)) returns the user namespace that owns a
-// namespace, and fails with EPERM if that one is outside the caller's.
-const nsGetUserns = 0xb701
-
 // guard decides whether an action may change a namespace: only if that
 // namespace is provably a new one, neither init's nor one that -parent-ns
 // names (the namespace a child shares when its clone flag
@@ -246,13 +242,13 @@ func (g *guard) check(kind string) error {
 	// namespace is itself new: not the initial one, and not the parent's
 	// (a whole run may sit in a user namespace of its own).
 	if parentUsers := g.parents["user"]; userNS.Ino != procUserInitIno && len(parentUsers) > 0 && !slices.Contains(parentUsers, userNS) {
-		owner, err := ownerOf("/proc/self/ns/" + kind)
+		owner, err := probes.OwnerOf("/proc/self/ns/" + kind)
 		switch {
-		case errors.Is(err, unix.EPERM):
-			return notNew(kind, "it belongs to a user namespace outside the probe's")
 		case err != nil:
 			return fmt.Errorf("refused: cannot tell whether the %s namespace is new: %w", word, err)
-		case owner != userNS:
+		case owner.Outside:
+			return notNew(kind, "it belongs to a user namespace outside the probe's")
+		case owner.ID != userNS:
 			return notNew(kind, "it belongs to another user namespace than the probe's")
 		}
 		return nil
@@ -276,24 +272,4 @@ func kindWord(kind string) string {
 		return w
 	}
 	return kind
-}
-
-// ownerOf returns the identity of the user namespace that owns the
-// namespace at path.
-func ownerOf(path string) (probes.NSID, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return probes.NSID{}, fmt.Errorf("open namespace: %w", err)
-	}
-	defer unix.Close(fd)
-	owner, err := unix.IoctlRetInt(fd, nsGetUserns)
-	if err != nil {
-		return probes.NSID{}, fmt.Errorf("get owning user namespace: %w", err)
-	}
-	defer unix.Close(owner)
-	var st unix.Stat_t
-	if err := unix.Fstat(owner, &st); err != nil {
-		return probes.NSID{}, fmt.Errorf("stat owning user namespace: %w", err)
-	}
-	return probes.NSID{Dev: st.Dev, Ino: st.Ino}, nil
 }

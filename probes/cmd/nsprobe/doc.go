@@ -7,8 +7,24 @@
 //
 // It is started by package spawn inside the namespace set under test. With
 // no subcommand it runs every observation; a subcommand (ns, hostname, pid,
-// ipc, proc, links, user, cgroup, clock) runs one. Flags may come before or
-// after the subcommand.
+// ipc, proc, links, user, cgroup, clock, caps, owners) runs one. Flags may
+// come before or after the subcommand.
+//
+// caps reports what the probe may do beyond its ids, from /proc/self/status:
+// the five capability sets (inh, prm, eff, bnd, amb) as names (CAP_SYS_ADMIN;
+// a bit this build cannot name as cap_N), no_new_privs, the seccomp mode
+// (disabled, strict, filter) and seccomp_filters, and lsm, the label of
+// /proc/self/attr/current where an LSM gives one. Capabilities count in the
+// probe's own user namespace only. The setgroups switch is under user.
+//
+// owners reports, for every entry of /proc/self/ns, the user namespace that
+// owns it (NS_GET_USERNS) as owner, and for pid, pid_for_children and user
+// the parent namespace (NS_GET_PARENT) as parent: an identity {dev, ino},
+// or "outside" where the kernel refuses to name it (EPERM: it is neither
+// the probe's own user or pid namespace nor below it, or there is none).
+// Seen from a new user namespace, everything the host owns is "outside".
+// On a kernel before 4.9, which lacks both ioctls, owners is absent and
+// errors.owners says so.
 //
 // Flags ask for actions, done before observing and in this order: set the
 // hostname and domainname (-hostname, -domainname), create a SysV message

@@ -18,7 +18,7 @@ import (
 )
 
 // observations are the subcommands, in the order a full run observes them.
-var observations = []string{"ns", "pid", "hostname", "ipc", "proc", "links", "user", "cgroup", "clock"}
+var observations = []string{"ns", "pid", "hostname", "ipc", "proc", "links", "user", "cgroup", "clock", "caps", "owners"}
 
 // nsKinds are the namespace kinds -parent-ns may name.
 var nsKinds = []string{"uts", "ipc", "pid", "mnt", "user", "net", "cgroup", "time"}

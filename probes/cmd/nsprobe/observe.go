@@ -30,6 +30,8 @@ var observers = map[string]func(*probes.Report) error{
 	"user":     observeUser,
 	"cgroup":   observeCgroup,
 	"clock":    observeClock,
+	"caps":     observeCaps,
+	"owners":   observeOwners,
 }
 
 // observe runs one observation, or all when name is empty. Each records its

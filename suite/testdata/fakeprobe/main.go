@@ -22,6 +22,8 @@ import (
 	"os/exec"
 	"syscall"
 	"time"
+
+	"github.com/nsverify/nsverify/probes"
 )
 
 func main() {
@@ -58,13 +60,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "fakeprobe: giving up with status 3")
 		os.Exit(3)
 	case "badjson":
-		fmt.Println(`{"schema": 1, "pid": `)
+		fmt.Printf("{\"schema\": %d, \"pid\": \n", probes.Schema)
 	case "nothing":
 	case "two":
-		fmt.Println(`{"schema": 1}`)
-		fmt.Println(`{"schema": 1}`)
+		fmt.Printf("{\"schema\": %d}\n", probes.Schema)
+		fmt.Printf("{\"schema\": %d}\n", probes.Schema)
 	case "ok":
-		fmt.Printf("{\"schema\": 1, \"pid\": %d, \"ppid\": %d}\n", os.Getpid(), os.Getppid())
+		fmt.Printf("{\"schema\": %d, \"pid\": %d, \"ppid\": %d}\n", probes.Schema, os.Getpid(), os.Getppid())
 	default:
 		fmt.Fprintf(os.Stderr, "fakeprobe: unknown behaviour %q\n", mode)
 		os.Exit(2)
