@@ -21,6 +21,7 @@ func ExpectKind(c *Child, kind spawn.Kind) {
 	} else {
 		Expect(c.Report).To(BeSharedWith(host, kind), "%s: cloned with %s", kind, c.Set)
 	}
+	expectOwners(c)
 	switch kind {
 	case spawn.UTS:
 		expectUTS(c)
