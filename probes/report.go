@@ -24,6 +24,7 @@ type Report struct {
 	Clock      *Clock               `json:"clock,omitempty"`
 	Caps       *Caps                `json:"caps,omitempty"`
 	Owners     map[string]Ownership `json:"owners,omitempty"`
+	Confine    *Confine             `json:"confine,omitempty"`
 	Actions    map[string]string    `json:"actions,omitempty"`
 	Launcher   *Launcher            `json:"launcher,omitempty"`
 	Errors     map[string]string    `json:"errors,omitempty"`
@@ -49,15 +50,21 @@ type IPCObject struct {
 	ID  int   `json:"id"`
 }
 
-// Proc is what a listing of /proc shows: the pids visible there.
+// Proc is what a listing of /proc shows: the pids visible there, and
+// where /proc/self points (the probe's pid in the pid namespace that /proc
+// was mounted for).
 type Proc struct {
-	PIDs []int `json:"pids"`
+	PIDs []int  `json:"pids"`
+	Self string `json:"self,omitempty"`
 }
 
 // Links is the probe's network namespace as netlink reports it.
 type Links struct {
 	Count int      `json:"count"`
 	Names []string `json:"names"`
+	// Flags are each link's interface flags as net.Flags prints them
+	// ("up|loopback|running"; "loopback" for a lo that is down).
+	Flags map[string]string `json:"flags,omitempty"`
 }
 
 // User holds the credentials and the id maps of the probe.

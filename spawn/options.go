@@ -30,7 +30,132 @@ type Actions struct {
 	// CreateFile, when not empty, makes the probe create an empty file at
 	// that path, so the host can see which id owns what the child makes.
 	CreateFile string
+
+	Confine Confine
 }
+
+// Confine are the confinement actions: what a confined child may not do,
+// tried so that its report holds the kernel's answer (probes.Confine).
+// Those that would change the host if allowed are tried by the probe only
+// where the kernel is certain to refuse (the namespace belongs to a user
+// namespace outside the child's); the others change only the child, or
+// act on an object the caller names and made for the purpose.
+type Confine struct {
+	// TryHostname, TryLink and TryMountProc try to set the hostname, add
+	// a bridge, and make / private and mount /proc, from a new user
+	// namespace that shares the uts, net and mnt namespace respectively.
+	TryHostname  string
+	TryLink      string
+	TryMountProc bool
+	// SetnsHost has the probe, sharing all of the caller's namespaces,
+	// make a new user namespace in a single-threaded child and try to
+	// join each of them back; and, as the control, re-join uts, ipc, net,
+	// mnt and cgroup namespaces the new user namespace owns.
+	SetnsHost bool
+	// RewriteUIDMap writes the child's uid map a second time.
+	RewriteUIDMap bool
+	// TrySetgroups calls setgroups(2) with an empty list.
+	TrySetgroups bool
+	// RemoveMsgQueueKey, when not 0, removes the SysV queue with that key,
+	// which the caller made, from the child's user namespace.
+	RemoveMsgQueueKey int32
+	// WriteFile, when not empty, appends a line to that existing file,
+	// which the caller made, from the child's user namespace.
+	WriteFile string
+	// SignalPID, when not 0, sends signal 0 (which changes nothing) to
+	// that pid.
+	SignalPID int
+	// LeaveDescendant starts a process that outlives the probe by up to a
+	// minute unless its pid namespace dies, and reports its pid.
+	LeaveDescendant bool
+	// NestKind (User or PID) and NestDepth: nest NestDepth namespaces of
+	// that kind below the child's, then try one more.
+	NestKind  Kind
+	NestDepth int
+}
+
+// maxNestDepth is the deepest -nest the probe takes; the kernel stops at 32
+// or 33 levels.
+const maxNestDepth = 64
+
+// validate checks the confinement actions against the set.
+func (c Confine) validate(set Set) error {
+	for _, t := range []struct {
+		on   bool
+		what string
+		kind Kind
+	}{{c.TryHostname != "", "trying the hostname", UTS}, {c.TryLink != "", "trying a link", Net}, {c.TryMountProc, "trying a mount", MNT}} {
+		if t.on && (!set.Has(User) || set.Has(t.kind)) {
+			return fmt.Errorf("validate actions: %s shows a refusal only from a new user namespace that shares %s, and the set is %s; use user without %s", t.what, t.kind, set, t.kind)
+		}
+	}
+	if len(c.TryHostname) > maxHostnameLen {
+		return fmt.Errorf("validate actions: hostname %q is %d bytes, the kernel takes at most %d", c.TryHostname, len(c.TryHostname), maxHostnameLen)
+	}
+	if len(c.TryLink) > maxLinkNameLen {
+		return fmt.Errorf("validate actions: link name %q is %d bytes, the kernel takes at most %d", c.TryLink, len(c.TryLink), maxLinkNameLen)
+	}
+	if c.SetnsHost && set != None {
+		return fmt.Errorf("validate actions: joining the caller's namespaces needs the probe to hold them, and the set is %s; use the empty set", set)
+	}
+	if (c.RemoveMsgQueueKey != 0 || c.WriteFile != "") && !set.Has(User) {
+		return fmt.Errorf("validate actions: removing a queue or writing a file shows what a mapped id may do, and the set %s has no user kind; add user", set)
+	}
+	if c.SignalPID < 0 {
+		return fmt.Errorf("validate actions: pid %d to signal is negative", c.SignalPID)
+	}
+	if c.NestKind != "" {
+		if c.NestKind != User && c.NestKind != PID {
+			return fmt.Errorf("validate actions: only user and pid namespaces nest, not %s", c.NestKind)
+		}
+		if c.NestDepth < 1 || c.NestDepth > maxNestDepth {
+			return fmt.Errorf("validate actions: nesting depth %d is not from 1 to %d", c.NestDepth, maxNestDepth)
+		}
+	}
+	return nil
+}
+
+// args returns the probe flags for the confinement actions.
+func (c Confine) args() []string {
+	var args []string
+	if c.TryHostname != "" {
+		args = append(args, "-try-hostname", c.TryHostname)
+	}
+	if c.TryLink != "" {
+		args = append(args, "-try-link", c.TryLink)
+	}
+	if c.TryMountProc {
+		args = append(args, "-try-mount-proc")
+	}
+	if c.SetnsHost {
+		args = append(args, "-setns-host")
+	}
+	if c.RewriteUIDMap {
+		args = append(args, "-rewrite-uid-map")
+	}
+	if c.TrySetgroups {
+		args = append(args, "-try-setgroups")
+	}
+	if c.RemoveMsgQueueKey != 0 {
+		args = append(args, "-remove-msgq", strconv.FormatInt(int64(c.RemoveMsgQueueKey), 10))
+	}
+	if c.WriteFile != "" {
+		args = append(args, "-write-file", c.WriteFile)
+	}
+	if c.SignalPID != 0 {
+		args = append(args, "-signal-pid", strconv.Itoa(c.SignalPID))
+	}
+	if c.LeaveDescendant {
+		args = append(args, "-leave-descendant")
+	}
+	if c.NestKind != "" {
+		args = append(args, "-nest", fmt.Sprintf("%s=%d", c.NestKind, c.NestDepth))
+	}
+	return args
+}
+
+// any reports whether a confinement action is asked for.
+func (c Confine) any() bool { return len(c.args()) > 0 }
 
 // maxHostnameLen is HOST_NAME_MAX (and the limit of the domain name too).
 const maxHostnameLen = 64
@@ -61,7 +186,10 @@ func (a Actions) validate(set Set) error {
 	if a.MarkerLink != "" && !set.Has(Net) {
 		return fmt.Errorf("validate actions: adding a marker link needs the net kind, and the set is %s; it would add the link to the host", set)
 	}
-	return nil
+	if a.Confine.any() && (a.MonotonicOffset != 0 || a.BoottimeOffset != 0) {
+		return errors.New("validate actions: confinement actions cannot be combined with time offsets; run them in a child without offsets")
+	}
+	return a.Confine.validate(set)
 }
 
 // args returns the probe flags for the actions.
@@ -85,7 +213,7 @@ func (a Actions) args() []string {
 	if a.CreateFile != "" {
 		args = append(args, "-create-file", a.CreateFile)
 	}
-	return args
+	return append(args, a.Confine.args()...)
 }
 
 // Options says how to start one child.

@@ -42,6 +42,27 @@
 // The report then names the observer's pid and the stage's thread count
 // under launcher.
 //
+// Confinement flags try what a confined process may not do and record the
+// kernel's answer under confine.attempts ("allowed", an errno name such as
+// EPERM, or "not tried" with the reason): -try-hostname, -try-link and
+// -try-mount-proc, tried only where the namespace belongs to a user
+// namespace outside the probe's (NS_GET_USERNS answers EPERM), so the
+// kernel is certain to refuse; -setns-host, where a single-threaded child
+// makes a new user namespace and tries to join each of the probe's own
+// namespaces back (only those it cannot name the owner of) and, as the
+// control, re-joins uts, ipc, net, mnt and cgroup namespaces of its own;
+// -rewrite-uid-map (a written map only); -try-setgroups; -signal-pid
+// (signal 0 only); -remove-msgq and -write-file, from a user namespace
+// other than the initial one, on the queue or file the caller names and
+// made for the purpose: ownership follows the mapped id, so with a 0 → 0
+// map they succeed, which is their point; -leave-descendant (a process
+// that outlives the probe by at most a minute, unless its pid namespace
+// dies with the probe); and -nest KIND=N, which nests N user or pid
+// namespaces below the probe's in a raw child and tries one more
+// (confine.nest). setns into a user or time namespace, and unshare of a
+// user namespace, are refused to a multi-threaded process before any
+// capability is asked about, which is why they run in a raw child.
+//
 // It exits 0 even when an observation or action fails (the failure is in
 // the report's errors), 2 on bad usage (having done nothing), and 1 only
 // when it cannot write its report or, as a launcher, cannot run its

@@ -49,6 +49,8 @@ type config struct {
 	monotonicOffset time.Duration
 	boottimeOffset  time.Duration
 	newPID          bool
+	confine         confineConfig
+
 	// timensFrom is set by a launcher on the observer it started: the time
 	// namespace the launcher is in, which the observer must not be in.
 	timensFrom *probes.NSID
@@ -68,6 +70,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "nsprobe: %v\nnsprobe: nothing was done; run nsprobe -h for the subcommands and flags\n", err)
 		return 2
+	}
+	if cfg.confine.descendant {
+		return beDescendant()
 	}
 	if cfg.timens {
 		return launchInTimeNamespace(cfg, stdout, stderr)
@@ -126,6 +131,7 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 		return err
 	})
 	fs.BoolVar(&cfg.newPID, "newpid", false, "with -timens: start the observer in a new pid namespace as well, as its pid 1")
+	defineConfineFlags(fs, &cfg.confine)
 	return fs
 }
 
@@ -154,6 +160,9 @@ func parseArgs(args []string) (*config, error) {
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if cfg.timens && cfg.confine.any() {
+		return nil, errors.New("confinement actions cannot be combined with -timens; run them in a child without time offsets")
+	}
 	if !cfg.timens {
 		for _, name := range []string{"monotonic-offset", "boottime-offset", "newpid"} {
 			if given[name] {
@@ -253,6 +262,7 @@ flags (actions are done before observing):
 func run(cfg *config) *probes.Report {
 	r := &probes.Report{Schema: probes.Schema, NS: map[string]probes.NSID{}}
 	act(cfg, r)
+	actConfine(&cfg.confine, r)
 	observe(cfg.subcommand, r)
 	return r
 }

@@ -135,16 +135,26 @@ func observeProc(r *probes.Report) error {
 		}
 	}
 	sort.Ints(pids)
-	r.Proc = &probes.Proc{PIDs: pids}
+	// Where /proc/self points is the probe's pid in the pid namespace
+	// /proc belongs to: "1" in a /proc of its own as pid 1.
+	self, _ := os.Readlink("/proc/self")
+	r.Proc = &probes.Proc{PIDs: pids, Self: self}
 	return nil
 }
 
 func observeLinks(r *probes.Report) error {
-	names, err := probes.LinkNames(netlink.LinkList)
+	links, err := probes.ListLinks(netlink.LinkList)
 	if err != nil {
 		return err
 	}
-	r.Links = &probes.Links{Count: len(names), Names: names}
+	l := &probes.Links{Count: len(links), Names: []string{}, Flags: map[string]string{}}
+	for _, link := range links {
+		a := link.Attrs()
+		l.Names = append(l.Names, a.Name)
+		l.Flags[a.Name] = a.Flags.String()
+	}
+	sort.Strings(l.Names)
+	r.Links = l
 	return nil
 }
 

@@ -1,0 +1,296 @@
+//go:build linux
+
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/probes"
+)
+
+// confineConfig holds the confinement actions: things a confined process
+// may not do, tried so that the report shows the kernel's answer.
+//
+// Most of them would change the host if the kernel allowed them. The
+// probe tries those only where the kernel is certain to refuse: the
+// namespace they act on belongs to a user namespace outside the probe's
+// (NS_GET_USERNS answers EPERM), so the probe holds no capability over
+// it. Two act by the mapped id instead of a capability and do succeed
+// with a 0 → 0 map (-remove-msgq, -write-file): their point is that lesson,
+// and they act only on the object the caller names, which the suite
+// makes for the spec.
+type confineConfig struct {
+	tryHostname   string
+	tryLink       string
+	tryMountProc  bool
+	setnsHost     bool
+	rewriteUIDMap bool
+	trySetgroups  bool
+	removeMsgq    int32
+	writeFile     string
+	signalPID     int
+	leaveDesc     bool
+	nestKind      string
+	nestDepth     int
+	// descendant makes this process the descendant that -leave-descendant
+	// starts: print the host pid and wait to be killed, at most a minute.
+	descendant bool
+}
+
+// any reports whether a confinement action was asked for.
+func (c *confineConfig) any() bool {
+	return c.tryHostname != "" || c.tryLink != "" || c.tryMountProc || c.setnsHost || c.rewriteUIDMap ||
+		c.trySetgroups || c.removeMsgq != 0 || c.writeFile != "" || c.signalPID != 0 || c.leaveDesc || c.nestKind != ""
+}
+
+// maxNestDepth bounds -nest: the kernel's limits are 32 and 33 levels.
+const maxNestDepth = 64
+
+// defineConfineFlags adds the confinement flags to fs.
+func defineConfineFlags(fs *flag.FlagSet, c *confineConfig) {
+	fs.Func("try-hostname", "try to set the hostname to `NAME` where the kernel must refuse: the uts namespace belongs to a user namespace outside the probe's", func(v string) error {
+		return checkUTSName(v, &c.tryHostname)
+	})
+	fs.Func("try-link", "try to add a bridge `NAME` where the kernel must refuse: the net namespace belongs to a user namespace outside the probe's", func(v string) error {
+		if err := checkLinkName(v); err != nil {
+			return err
+		}
+		c.tryLink = v
+		return nil
+	})
+	fs.BoolVar(&c.tryMountProc, "try-mount-proc", false, "try to make / private and mount /proc where the kernel must refuse: the mount namespace belongs to a user namespace outside the probe's")
+	fs.BoolVar(&c.setnsHost, "setns-host", false, "from a new user namespace made by a single-threaded child, try to join each of the probe's own namespaces, and (the control) namespaces that new user namespace owns")
+	fs.BoolVar(&c.rewriteUIDMap, "rewrite-uid-map", false, "write the probe's uid map again, which the kernel refuses once a map is written")
+	fs.BoolVar(&c.trySetgroups, "try-setgroups", false, "call setgroups(2) with an empty list, which only the probe's own credentials feel")
+	fs.Func("remove-msgq", "remove the SysV message queue with key `KEY` (made by the caller), from a user namespace other than the initial one", func(v string) error {
+		k, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || k == 0 {
+			return errors.New("not a non-zero 32-bit decimal key; give the key of the queue the caller made, such as 4242")
+		}
+		c.removeMsgq = int32(k)
+		return nil
+	})
+	fs.StringVar(&c.writeFile, "write-file", "", "open the existing file at `PATH` (made by the caller) for writing and write one line, from a user namespace other than the initial one")
+	fs.Func("signal-pid", "send signal 0 (which changes nothing) to `PID`, to see whether it exists for the probe", func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return errors.New("not a positive pid")
+		}
+		c.signalPID = n
+		return nil
+	})
+	fs.BoolVar(&c.leaveDesc, "leave-descendant", false, "start a process that outlives the probe by up to a minute, and report its pid")
+	fs.BoolVar(&c.descendant, "descendant", false, "(internal) be the process -leave-descendant starts")
+	fs.Func("nest", "`KIND=N`: below the probe's own, nest N namespaces of KIND (user or pid, N at most 64), then try one more", func(v string) error {
+		kind, n, ok := strings.Cut(v, "=")
+		depth, err := strconv.Atoi(n)
+		if !ok || err != nil || depth < 1 || depth > maxNestDepth || (kind != "user" && kind != "pid") {
+			return fmt.Errorf("%q is not KIND=N with KIND user or pid and N from 1 to %d", v, maxNestDepth)
+		}
+		c.nestKind, c.nestDepth = kind, depth
+		return nil
+	})
+}
+
+// actConfine runs the confinement actions and records each outcome.
+func actConfine(c *confineConfig, r *probes.Report) {
+	if !c.any() {
+		return
+	}
+	res := &probes.Confine{Attempts: map[string]probes.Attempt{}}
+	r.Confine = res
+	if c.tryHostname != "" {
+		res.Attempts["sethostname"] = tryRefused("uts", func() error { return setName("set hostname", nil, unix.Sethostname, c.tryHostname) })
+	}
+	if c.tryLink != "" {
+		res.Attempts["add link"] = tryRefused("net", func() error { return addMarkerLink(c.tryLink, nil) })
+	}
+	if c.tryMountProc {
+		res.Attempts["mount proc"] = tryRefused("mnt", func() error { return mountProc(nil) })
+	}
+	if c.setnsHost {
+		setnsHost(res)
+	}
+	if c.rewriteUIDMap {
+		res.Attempts["rewrite uid_map"] = rewriteUIDMap()
+	}
+	if c.trySetgroups {
+		res.Attempts["setgroups"] = outcome(wrap("set groups", unix.Setgroups(nil)))
+	}
+	if c.removeMsgq != 0 {
+		res.Attempts["remove msgq"] = byMappedID(func() error { return removeMsgQueue(c.removeMsgq) })
+	}
+	if c.writeFile != "" {
+		res.Attempts["write file"] = byMappedID(func() error { return writeExisting(c.writeFile) })
+	}
+	if c.signalPID != 0 {
+		res.Attempts["signal "+strconv.Itoa(c.signalPID)] = outcome(wrap("send signal 0", unix.Kill(c.signalPID, 0)))
+	}
+	if c.leaveDesc {
+		pid, err := leaveDescendant()
+		if err != nil {
+			fail(r, "confine", err)
+		}
+		res.DescendantPID = pid
+	}
+	if c.nestKind != "" {
+		nest, err := nestNamespaces(c.nestKind, c.nestDepth)
+		if err != nil {
+			fail(r, "confine", err)
+		}
+		res.Nest = nest
+	}
+}
+
+// outcome turns an error into an Attempt: Allowed, or the errno's name.
+func outcome(err error) probes.Attempt {
+	if err == nil {
+		return probes.Attempt{Result: probes.Allowed}
+	}
+	var errno unix.Errno
+	if errors.As(err, &errno) {
+		return probes.Attempt{Result: unix.ErrnoName(errno), Detail: err.Error()}
+	}
+	return probes.Attempt{Result: "error", Detail: err.Error()}
+}
+
+// tryRefused does act only if the probe's namespace of kind belongs to a
+// user namespace outside the probe's: then the probe holds no capability
+// over it, and the kernel is certain to refuse.
+func tryRefused(kind string, act func() error) probes.Attempt {
+	owner, err := probes.OwnerOf("/proc/self/ns/" + kind)
+	switch {
+	case err != nil:
+		return probes.Attempt{Result: probes.NotTried, Detail: fmt.Sprintf("cannot tell who owns the %s namespace: %v", kindWord(kind), err)}
+	case !owner.Outside:
+		return probes.Attempt{Result: probes.NotTried, Detail: fmt.Sprintf("the %s namespace belongs to the probe's own user namespace (%s), where the kernel might allow it", kindWord(kind), owner)}
+	}
+	return outcome(act())
+}
+
+// byMappedID does act only from a user namespace other than the initial
+// one: the point of these actions is what the mapped id may do.
+func byMappedID(act func() error) probes.Attempt {
+	id, err := nsID("/proc/self/ns/user")
+	if err != nil {
+		return probes.Attempt{Result: probes.NotTried, Detail: err.Error()}
+	}
+	if id.Ino == procUserInitIno {
+		return probes.Attempt{Result: probes.NotTried, Detail: "the probe is in the initial user namespace, where it is simply the host's root or user"}
+	}
+	return outcome(act())
+}
+
+// rewriteUIDMap writes the probe's own uid map again, unchanged. The
+// kernel takes a map once: a written map (a non-empty one) is certain to
+// be refused; an unwritten one is not tried.
+func rewriteUIDMap() probes.Attempt {
+	data, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return probes.Attempt{Result: probes.NotTried, Detail: fmt.Sprintf("read uid_map: %v", err)}
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return probes.Attempt{Result: probes.NotTried, Detail: "uid_map is not written yet; a first write could succeed"}
+	}
+	// One line, as a writer gives it; the kernel pads what it prints.
+	line := strings.Join(strings.Fields(strings.SplitN(string(data), "\n", 2)[0]), " ") + "\n"
+	f, err := os.OpenFile("/proc/self/uid_map", os.O_WRONLY, 0)
+	if err != nil {
+		return outcome(fmt.Errorf("open uid_map: %w", err))
+	}
+	defer f.Close()
+	if _, err := f.WriteString(line); err != nil {
+		return outcome(fmt.Errorf("write uid_map: %w", err))
+	}
+	return outcome(nil)
+}
+
+// removeMsgQueue removes the SysV message queue with key.
+func removeMsgQueue(key int32) error {
+	id, _, errno := unix.Syscall(unix.SYS_MSGGET, uintptr(int(key)), 0, 0)
+	if errno != 0 {
+		return fmt.Errorf("find msg queue %d: %w", key, errno)
+	}
+	if _, _, errno := unix.Syscall(unix.SYS_MSGCTL, id, unix.IPC_RMID, 0); errno != 0 {
+		return fmt.Errorf("remove msg queue %d: %w", key, errno)
+	}
+	return nil
+}
+
+// writeExisting writes one line to the existing file at path; it never
+// creates one.
+func writeExisting(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("open file for writing: %w", err)
+	}
+	if _, err := f.WriteString("written by nsprobe\n"); err != nil {
+		f.Close()
+		return fmt.Errorf("write file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write file: %w", err)
+	}
+	return nil
+}
+
+// descendantLife bounds the life of the process -leave-descendant starts,
+// should nothing kill it.
+const descendantLife = time.Minute
+
+// leaveDescendant starts this binary as -descendant, with no parent death
+// signal, so whether it outlives the probe depends only on the pid
+// namespace: as pid 1's descendant it is killed when the probe exits.
+// It returns the descendant's pid as /proc/self names it for the
+// descendant (the host pid when /proc is the host's).
+func leaveDescendant() (int, error) {
+	cmd := exec.Command("/proc/self/exe", "-descendant")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, fmt.Errorf("start descendant: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("start descendant: %w", err)
+	}
+	var line [32]byte
+	n, err := out.Read(line[:])
+	if err != nil {
+		return 0, fmt.Errorf("read descendant's pid: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(line[:n])))
+	if err != nil {
+		return 0, fmt.Errorf("read descendant's pid: %w", err)
+	}
+	// Not waited for: it must still run when the probe exits.
+	return pid, nil
+}
+
+// beDescendant is the process leaveDescendant starts.
+func beDescendant() int {
+	self, err := os.Readlink("/proc/self")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "nsprobe: descendant: %v\n", err)
+		return 1
+	}
+	fmt.Println(self)
+	os.Stdout.Close()
+	time.Sleep(descendantLife)
+	return 0
+}
+
+// wrap prefixes err, if any, with verb.
+func wrap(verb string, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", verb, err)
+	}
+	return nil
+}

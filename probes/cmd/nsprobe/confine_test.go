@@ -1,0 +1,70 @@
+//go:build linux
+
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/nsverify/nsverify/probes"
+)
+
+func TestConfineFlagsRejectBadUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"-nest", "net=3"},
+		{"-nest", "user=0"},
+		{"-nest", "user=65"},
+		{"-nest", "user"},
+		{"-remove-msgq", "0"},
+		{"-signal-pid", "0"},
+		{"-try-link", "a/b"},
+		{"-try-hostname", strings.Repeat("h", 65)},
+		{"-timens", "-try-setgroups"},
+	} {
+		if _, err := parseArgs(args); err == nil {
+			t.Errorf("parseArgs(%q) succeeded, want a usage error", args)
+		}
+	}
+}
+
+func TestTryActionsAreNotTriedOnNamespacesTheProbeOwns(t *testing.T) {
+	// In the test's own namespaces, owned by the test's user namespace,
+	// the kernel might allow them: the probe must not try.
+	rep := runReport(t, nil, "pid", "-try-hostname", "nsprobe-never", "-try-link", "nsvnever0", "-try-mount-proc").report
+	for _, name := range []string{"sethostname", "add link", "mount proc"} {
+		if a := rep.Confine.Attempts[name]; a.Result != probes.NotTried {
+			t.Errorf("%s in the test's own namespaces: %+v, want not tried", name, a)
+		}
+	}
+}
+
+func TestSetnsHostRefusesEveryJoinAndAllowsTheControls(t *testing.T) {
+	rep := runReport(t, nil, "pid", "-setns-host").report
+	for _, k := range setnsKinds {
+		if _, err := nsID("/proc/self/ns/" + k.name); err != nil {
+			continue
+		}
+		if a := rep.Confine.Attempts["setns "+k.name]; a.Result != "EPERM" {
+			t.Errorf("setns %s: %+v, want EPERM", k.name, a)
+		}
+		if a, ok := rep.Confine.Attempts["setns own "+k.name]; k.control && (!ok || a.Result != probes.Allowed) {
+			t.Errorf("setns own %s: %+v, want allowed", k.name, a)
+		}
+	}
+}
+
+func TestNestMakesTheDepthAsked(t *testing.T) {
+	for _, kind := range []string{"user"} {
+		rep := runReport(t, nil, "pid", "-nest", kind+"=3").report
+		if n := rep.Confine.Nest; n == nil || n.Created != 4 || n.Next != "" {
+			t.Errorf("nest %s=3: %+v, errors %v; want 4 created (3 and the one more), none refused", kind, n, rep.Errors)
+		}
+	}
+}
+
+func TestRewriteUIDMapIsRefused(t *testing.T) {
+	rep := runReport(t, nil, "pid", "-rewrite-uid-map").report
+	if a := rep.Confine.Attempts["rewrite uid_map"]; a.Result != "EPERM" {
+		t.Errorf("rewrite uid_map: %+v, want EPERM", a)
+	}
+}
