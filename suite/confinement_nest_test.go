@@ -1,0 +1,55 @@
+//go:build linux
+
+package suite
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/nsverify/nsverify/spawn"
+)
+
+// The inodes the kernel gives the initial user and pid namespaces
+// (PROC_USER_INIT_INO, PROC_PID_INIT_INO): levels are counted from them.
+const (
+	initialUserIno = 0xEFFFFFFD
+	initialPIDIno  = 0xEFFFFFFC
+)
+
+// Nesting limits, as the kernel sets them: create_pid_namespace refuses a
+// level beyond MAX_PID_NS_LEVEL (32), and create_user_ns refuses a child
+// of a user namespace whose level is above 32, so user namespaces reach
+// level 33. Both refuse with ENOSPC (user namespaces with EUSERS before
+// Linux 4.9). The probe builds the chain itself: one exec from the suite.
+var _ = Describe("nested namespaces", Label("confinement", "nesting"), func() {
+
+	It("nest user namespaces to level 33 below the initial one, and refuse level 34 with ENOSPC", Label("ns:user"), func(ctx SpecContext) {
+		if host.NS["user"].Ino != initialUserIno {
+			Skip("the suite runs in a user namespace of its own, whose level below the initial one no file tells; run it in the initial user namespace")
+		}
+		opts := confinedOpts(spawn.SetOf(spawn.User))
+		// The child's user namespace is level 1; 32 more reach 33.
+		opts.Actions.Confine.NestKind, opts.Actions.Confine.NestDepth = spawn.User, 32
+		r := runConfined(ctx, opts).Report
+		Expect(r.Errors).NotTo(HaveKey("confine"), "user: the child in %s could not nest", opts.Set)
+		n := r.Confine.Nest
+		Expect(n).NotTo(BeNil(), "user: the child in %s reports no nesting", opts.Set)
+		Expect(n.Created).To(Equal(32), "user: below the child's level-1 user namespace, %d nested ones were made before a refusal (%s), want 32 (level 33)", n.Created, n.Next)
+		Expect(n.Next).To(Equal("ENOSPC"), "user: creating a user namespace at level 34: %q, want ENOSPC", n.Next)
+	})
+
+	It("nest pid namespaces to level 32 below the initial one, and refuse level 33 with ENOSPC", Label("ns:pid"), func(ctx SpecContext) {
+		if host.NS["pid"].Ino != initialPIDIno {
+			Skip("the suite runs in a pid namespace of its own, whose level below the initial one it does not know; run it in the initial pid namespace")
+		}
+		opts := confinedOpts(rootlessOr(spawn.SetOf(spawn.PID)))
+		opts.Actions.Confine.NestKind, opts.Actions.Confine.NestDepth = spawn.PID, 31
+		r := runConfined(ctx, opts).Report
+		Expect(r.Errors).NotTo(HaveKey("confine"), "pid: the child in %s could not nest", opts.Set)
+		n := r.Confine.Nest
+		Expect(n).NotTo(BeNil(), "pid: the child in %s reports no nesting", opts.Set)
+		Expect(n.StartLevel).To(Equal(1), "pid: the child in %s is at pid namespace level %d, want 1", opts.Set, n.StartLevel)
+		Expect(n.Created).To(Equal(31), "pid: below the child's level-1 pid namespace, %d nested ones were made before a refusal (%s), want 31 (level 32)", n.Created, n.Next)
+		Expect(n.Next).To(Equal("ENOSPC"), "pid: creating a pid namespace at level 33: %q, want ENOSPC", n.Next)
+	})
+})

@@ -1,0 +1,79 @@
+//go:build linux
+
+package suite
+
+import (
+	"context"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/nsverify/nsverify/probes"
+	"github.com/nsverify/nsverify/spawn"
+)
+
+// Confinement specs: what root inside a set of namespaces may not do. Each
+// asserts the kernel's refusal and, as its negative control, that the same
+// action succeeds where the namespace is the child's own. The probe tries
+// an action that would change the host only where the kernel must refuse
+// it, and the spec still checks the host unchanged afterwards.
+
+// confinedOpts returns options for a child in set, as root of a new user
+// namespace with the caller's ids mapped (0 → 0 as root) when user is in
+// the set.
+func confinedOpts(set spawn.Set) spawn.Options {
+	opts := spawn.Options{Probe: probePath, Set: set}
+	if set.Has(spawn.User) {
+		opts.UIDMap, opts.GIDMap = spawn.CallerMaps()
+	}
+	return opts
+}
+
+// rootlessOr returns set, with user added when the suite is not root: an
+// ordinary user can make the other kinds only inside a user namespace.
+func rootlessOr(set spawn.Set) spawn.Set {
+	if isRoot() {
+		return set
+	}
+	return set.With(spawn.User)
+}
+
+// runConfined runs the probe with opts and attaches its report to the
+// spec. Unlike RunChild it runs the empty set unprivileged too.
+func runConfined(ctx context.Context, opts spawn.Options) *spawn.Result {
+	GinkgoHelper()
+	needsKinds(opts.Set)
+	res, err := spawn.Run(ctx, opts)
+	Expect(err).NotTo(HaveOccurred(), "run the probe in %s", opts.Set)
+	addReportEntry("child "+opts.Set.String(), map[string]any{
+		"set":         opts.Set.String(),
+		"args":        res.Args,
+		"pid":         res.PID,
+		"host_pid":    res.HostPID,
+		"report":      res.Report,
+		"host_report": host.Report,
+	})
+	return res
+}
+
+// attempt returns the outcome of the named attempt in r, failing the spec
+// (with kind first in the message) when the probe did not record it.
+func attempt(kind spawn.Kind, r *probes.Report, name string) probes.Attempt {
+	GinkgoHelper()
+	Expect(r.Confine).NotTo(BeNil(), "%s: the probe reports no confinement attempts; errors: %v", kind, r.Errors)
+	a, ok := r.Confine.Attempts[name]
+	Expect(ok).To(BeTrue(), "%s: the probe reports no attempt %q; attempts: %v", kind, name, r.Confine.Attempts)
+	return a
+}
+
+// refusedWith asserts that the kernel refused attempt a with errno.
+func refusedWith(kind spawn.Kind, set spawn.Set, name string, a probes.Attempt, errno string) {
+	GinkgoHelper()
+	Expect(a.Result).To(Equal(errno), "%s: %s from a child in %s: want the kernel to refuse with %s, got %s (%s)", kind, name, set, errno, a.Result, a.Detail)
+}
+
+// allowed asserts that the kernel allowed attempt a.
+func allowed(kind spawn.Kind, set spawn.Set, name string, a probes.Attempt) {
+	GinkgoHelper()
+	Expect(a.Result).To(Equal(probes.Allowed), "%s: %s from a child in %s: want it allowed, got %s (%s)", kind, name, set, a.Result, a.Detail)
+}
