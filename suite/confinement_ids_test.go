@@ -25,7 +25,7 @@ var _ = Describe("ownership checks from a new user namespace that shares ipc and
 	rootObjects := func() (key int32, file string) {
 		GinkgoHelper()
 		if !isRoot() {
-			Skip("needs root: the queue and the file must be owned by the host's root, and mapping 0 to 100000 needs CAP_SETUID; run the suite with sudo")
+			Skip("needs root: the spec's queue and file must be owned by the host's root, and only root may map ids other than its own (0 → 0, 0 → 100000); run the suite with sudo")
 		}
 		for range 16 {
 			k := randomKey()

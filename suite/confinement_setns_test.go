@@ -23,7 +23,7 @@ var _ = Describe("a new user namespace made by a child of the suite's namespaces
 				continue // a kind this kernel lacks
 			}
 			Expect(r).To(BeSharedWith(host, kind), "%s: the probe that tries to join back does not hold the suite's namespace", kind)
-			refusedWith(kind, opts.Set, "setns into the suite's namespace from a new user namespace", attempt(kind, r, "setns "+string(kind)), "EPERM")
+			refusedWith(kind, opts.Set, "setns back into the suite's namespace", attempt(kind, r, "setns "+string(kind)), "EPERM")
 			switch kind {
 			case spawn.UTS, spawn.IPC, spawn.Net, spawn.MNT, spawn.Cgroup:
 				allowed(kind, opts.Set, "setns into a namespace the new user namespace owns", attempt(kind, r, "setns own "+string(kind)))
