@@ -24,6 +24,7 @@ var _ = Describe("ownership checks from a new user namespace that shares ipc and
 	// 0600 file in a directory others may enter, each removed afterwards.
 	rootObjects := func() (key int32, file string) {
 		GinkgoHelper()
+		needsKinds(spawn.SetOf(spawn.User))
 		if !isRoot() {
 			Skip("needs root: the spec's queue and file must be owned by the host's root, and only root may map ids other than its own (0 → 0, 0 → 100000); run the suite with sudo")
 		}

@@ -24,10 +24,11 @@ const (
 var _ = Describe("nested namespaces", Label("confinement", "nesting"), func() {
 
 	It("nest user namespaces to level 33 below the initial one, and refuse level 34 with ENOSPC", Label("ns:user"), func(ctx SpecContext) {
+		opts := confinedOpts(spawn.SetOf(spawn.User))
+		needsKinds(opts.Set)
 		if host.NS["user"].Ino != initialUserIno {
 			Skip("the suite runs in a user namespace of its own, whose level below the initial one no file tells; run it in the initial user namespace")
 		}
-		opts := confinedOpts(spawn.SetOf(spawn.User))
 		// The child's user namespace is level 1; 32 more reach 33.
 		opts.Actions.Confine.NestKind, opts.Actions.Confine.NestDepth = spawn.User, 32
 		r := runConfined(ctx, opts).Report
@@ -39,10 +40,11 @@ var _ = Describe("nested namespaces", Label("confinement", "nesting"), func() {
 	})
 
 	It("nest pid namespaces to level 32 below the initial one, and refuse level 33 with ENOSPC", Label("ns:pid"), func(ctx SpecContext) {
+		opts := confinedOpts(rootlessOr(spawn.SetOf(spawn.PID)))
+		needsKinds(opts.Set)
 		if host.NS["pid"].Ino != initialPIDIno {
 			Skip("the suite runs in a pid namespace of its own, whose level below the initial one it does not know; run it in the initial pid namespace")
 		}
-		opts := confinedOpts(rootlessOr(spawn.SetOf(spawn.PID)))
 		opts.Actions.Confine.NestKind, opts.Actions.Confine.NestDepth = spawn.PID, 31
 		r := runConfined(ctx, opts).Report
 		Expect(r.Errors).NotTo(HaveKey("confine"), "pid: the child in %s could not nest", opts.Set)
