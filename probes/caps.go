@@ -2,6 +2,7 @@ package probes
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"math/bits"
@@ -139,4 +140,32 @@ func ParseLSMLabel(r io.Reader) (string, error) {
 		return "", fmt.Errorf("read lsm label: %w", err)
 	}
 	return strings.TrimRight(string(b), "\x00\n"), nil
+}
+
+// ParseNSpid returns the pids of the NSpid line of /proc/PID/status,
+// outermost first, or nil when the kernel does not print one.
+func ParseNSpid(r io.Reader) ([]int, error) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		v, ok := strings.CutPrefix(sc.Text(), "NSpid:")
+		if !ok {
+			continue
+		}
+		var pids []int
+		for _, f := range strings.Fields(v) {
+			pid, err := strconv.Atoi(f)
+			if err != nil || pid <= 0 {
+				return nil, fmt.Errorf("parse status: NSpid %q is not a list of pids", strings.TrimSpace(v))
+			}
+			pids = append(pids, pid)
+		}
+		if len(pids) == 0 {
+			return nil, errors.New("parse status: empty NSpid line")
+		}
+		return pids, nil
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read status: %w", err)
+	}
+	return nil, nil
 }

@@ -100,3 +100,24 @@ func TestNSRefJSON(t *testing.T) {
 		t.Errorf("decoding \"inside\": %v, want an error naming the two forms", err)
 	}
 }
+
+func TestParseNSpid(t *testing.T) {
+	cases := []struct {
+		name    string
+		in      io.Reader
+		want    []int
+		wantErr string
+	}{
+		{"host", fixture(t, "status_root"), []int{4021}, ""},
+		{"one level down", fixture(t, "status_container"), []int{48213, 7}, ""},
+		{"kernel without NSpid", fixture(t, "status_linux4_4"), nil, ""},
+		{"not a pid", strings.NewReader("NSpid:\t12\tx\n"), nil, "not a list of pids"},
+		{"empty line", strings.NewReader("NSpid:\n"), nil, "empty NSpid"},
+	}
+	for _, c := range cases {
+		got, err := ParseNSpid(c.in)
+		if wantError(t, c.name, err, c.wantErr) && !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+	}
+}

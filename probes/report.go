@@ -10,9 +10,13 @@ const Schema = 2
 // is recorded in Errors under the observation's name, so that one refusal
 // (EPERM on a /proc mount, say) never hides the other observations.
 type Report struct {
-	Schema     int                  `json:"schema"`
-	PID        int                  `json:"pid"`
-	PPID       int                  `json:"ppid"`
+	Schema int `json:"schema"`
+	PID    int `json:"pid"`
+	PPID   int `json:"ppid"`
+	// NSpid is the NSpid line of /proc/self/status: the probe's pid in
+	// each pid namespace from the one its /proc belongs to down to its
+	// own, absent on a kernel that does not print it (before 4.1).
+	NSpid      []int                `json:"nspid,omitempty"`
 	Hostname   string               `json:"hostname"`
 	Domainname string               `json:"domainname"`
 	NS         map[string]NSID      `json:"ns"`

@@ -24,7 +24,7 @@ import (
 //   - the kernel names a parent only to a caller at or above it, so a new
 //     pid or user namespace reports its parent "outside" (the host's, or
 //     any namespace above the child), and a shared one reports the host's
-//     answer.
+//     answer. For pid, NSpid names the parent: see expectPIDParent.
 //
 // On a kernel without the ioctls (before 4.9) the probe says so under
 // errors and nothing is compared.
@@ -72,4 +72,18 @@ func expectOwners(c *Child) {
 		}
 		Expect(*got.Parent).To(Equal(want), "%s: the parent of the %s namespace of the child in %s is %s, want %s: %s", kind, kind, c.Set, got.Parent, want, why)
 	}
+	expectPIDParent(c)
+}
+
+// expectPIDParent names the parent of a new pid namespace where the host's
+// /proc lets the child see past its own: NSpid then lists the child's pid
+// in the host's pid namespace and in its own, so its pid namespace is a
+// direct child of the host's. After a /proc of its own, NSpid shows only
+// the child's own level and says nothing of the parent.
+func expectPIDParent(c *Child) {
+	r := c.Report
+	if !c.Set.Has(spawn.PID) || len(r.NSpid) < 2 {
+		return
+	}
+	Expect(r.NSpid).To(Equal([]int{c.Result.HostPID, 1}), "pid: NSpid of the child in %s is %v, want [%d 1]: its pid namespace should be a child of the host's", c.Set, r.NSpid, c.Result.HostPID)
 }

@@ -89,10 +89,13 @@ func observeNS(r *probes.Report) error {
 }
 
 // observePID reads the pids from the raw syscalls: getppid is 0 for the
-// first process of a pid namespace, whose parent is outside it.
+// first process of a pid namespace, whose parent is outside it. NSpid
+// adds the probe's pid in every pid namespace its /proc can see.
 func observePID(r *probes.Report) error {
 	r.PID, r.PPID = unix.Getpid(), unix.Getppid()
-	return nil
+	nspid, err := parseFile("/proc/self/status", probes.ParseNSpid)
+	r.NSpid = nspid
+	return err
 }
 
 func observeHostname(r *probes.Report) error {
