@@ -10,6 +10,9 @@
 // ipc, proc, links, user, cgroup, clock, caps, owners) runs one. Flags may
 // come before or after the subcommand.
 //
+// pid also reports nspid, the NSpid line of /proc/self/status; proc also
+// reports where /proc/self points; links reports each link's flags.
+//
 // caps reports what the probe may do beyond its ids, from /proc/self/status:
 // the five capability sets (inh, prm, eff, bnd, amb) as names (CAP_SYS_ADMIN;
 // a bit this build cannot name as cap_N), no_new_privs, the seccomp mode
