@@ -50,14 +50,22 @@ type setnsRecord struct {
 
 const notTried = ^uint32(0)
 
-// setnsPlan is prepared before the fork; the child writes only into its
-// own copy and the pipe.
+// setnsResult is the child's whole report: one record per kind, and the
+// errno of its unshare (0: the records are valid).
+type setnsResult struct {
+	Rec        [8]setnsRecord
+	UnshareErr uint32
+}
+
+// setnsPlan is prepared before the fork, from setnsKinds; the child reads
+// only this, and writes only into its own copy of res and the pipe.
 type setnsPlan struct {
 	unshare uintptr
 	fds     [8]int32
+	flags   [8]uintptr
+	control [8]bool
 	self    [8]*byte
-	rec     [8]setnsRecord
-	unshErr uint32
+	res     setnsResult
 	pipeW   uintptr
 
 	allSignals, oldMask uint64
@@ -79,7 +87,7 @@ func setnsHost(res *probes.Confine) {
 			continue
 		}
 		defer unix.Close(fd)
-		p.fds[i] = int32(fd)
+		p.fds[i], p.flags[i], p.control[i] = int32(fd), k.flag, k.control
 		p.self[i], _ = syscall.BytePtrFromString("/proc/self/ns/" + k.name)
 	}
 	r, w, err := os.Pipe()
@@ -99,17 +107,17 @@ func setnsHost(res *probes.Confine) {
 	}
 	var ws unix.WaitStatus
 	defer unix.Wait4(int(pid), &ws, 0, nil)
-	buf := make([]byte, unsafe.Sizeof(p.rec)+4)
+	buf := make([]byte, unsafe.Sizeof(p.res))
 	if _, err := readFull(r, buf); err != nil {
 		res.Attempts["setns"] = probes.Attempt{Result: "error", Detail: fmt.Sprintf("read setns child's record: %v", err)}
 		return
 	}
-	unshErr := *(*uint32)(unsafe.Pointer(&buf[len(buf)-4]))
-	if unshErr != 0 {
-		res.Attempts["setns"] = probes.Attempt{Result: "error", Detail: fmt.Sprintf("unshare a new user namespace: %v", syscall.Errno(unshErr))}
+	got := *(*setnsResult)(unsafe.Pointer(&buf[0]))
+	if got.UnshareErr != 0 {
+		res.Attempts["setns"] = probes.Attempt{Result: "error", Detail: fmt.Sprintf("unshare a new user namespace: %v", syscall.Errno(got.UnshareErr))}
 		return
 	}
-	recs := (*[8]setnsRecord)(unsafe.Pointer(&buf[0]))
+	recs := got.Rec
 	for i, k := range setnsKinds {
 		if p.fds[i] < 0 {
 			continue
@@ -167,25 +175,25 @@ func setnsChild(p *setnsPlan) {
 	var errno syscall.Errno
 	var fd, owner uintptr
 	for i := 0; i < 8; i++ {
-		p.rec[i] = setnsRecord{notTried, notTried, notTried}
+		p.res.Rec[i] = setnsRecord{notTried, notTried, notTried}
 	}
 	if _, _, errno = syscall.RawSyscall(unix.SYS_UNSHARE, p.unshare, 0, 0); errno != 0 {
-		p.unshErr = uint32(errno)
+		p.res.UnshareErr = uint32(errno)
 		goto report
 	}
 	for i := 0; i < 8; i++ {
-		if p.fds[i] < 0 || !setnsKinds[i].control {
+		if p.fds[i] < 0 || !p.control[i] {
 			continue
 		}
 		fd, _, errno = syscall.RawSyscall6(unix.SYS_OPENAT, uintptr(atFDCWD), uintptr(unsafe.Pointer(p.self[i])), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
 		if errno != 0 {
-			p.rec[i].Control = uint32(errno)
+			p.res.Rec[i].Control = uint32(errno)
 			continue
 		}
-		if _, _, errno = syscall.RawSyscall(unix.SYS_UNSHARE, setnsKinds[i].flag, 0, 0); errno == 0 {
-			_, _, errno = syscall.RawSyscall(unix.SYS_SETNS, fd, setnsKinds[i].flag, 0)
+		if _, _, errno = syscall.RawSyscall(unix.SYS_UNSHARE, p.flags[i], 0, 0); errno == 0 {
+			_, _, errno = syscall.RawSyscall(unix.SYS_SETNS, fd, p.flags[i], 0)
 		}
-		p.rec[i].Control = uint32(errno)
+		p.res.Rec[i].Control = uint32(errno)
 		syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
 	}
 	for i := 0; i < 8; i++ {
@@ -193,7 +201,7 @@ func setnsChild(p *setnsPlan) {
 			continue
 		}
 		owner, _, errno = syscall.RawSyscall(unix.SYS_IOCTL, uintptr(p.fds[i]), uintptr(unix.NS_GET_USERNS), 0)
-		p.rec[i].Owner = uint32(errno)
+		p.res.Rec[i].Owner = uint32(errno)
 		if errno == 0 {
 			syscall.RawSyscall(unix.SYS_CLOSE, owner, 0, 0)
 			continue
@@ -201,11 +209,11 @@ func setnsChild(p *setnsPlan) {
 		if errno != unix.EPERM {
 			continue
 		}
-		_, _, errno = syscall.RawSyscall(unix.SYS_SETNS, uintptr(p.fds[i]), setnsKinds[i].flag, 0)
-		p.rec[i].Join = uint32(errno)
+		_, _, errno = syscall.RawSyscall(unix.SYS_SETNS, uintptr(p.fds[i]), p.flags[i], 0)
+		p.res.Rec[i].Join = uint32(errno)
 	}
 report:
-	syscall.RawSyscall(unix.SYS_WRITE, p.pipeW, uintptr(unsafe.Pointer(&p.rec)), unsafe.Sizeof(p.rec)+4)
+	syscall.RawSyscall(unix.SYS_WRITE, p.pipeW, uintptr(unsafe.Pointer(&p.res)), unsafe.Sizeof(p.res))
 	syscall.RawSyscall(unix.SYS_EXIT_GROUP, 0, 0, 0)
 }
 
