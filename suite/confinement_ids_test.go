@@ -41,10 +41,10 @@ var _ = Describe("ownership checks from a new user namespace that shares ipc and
 		}
 		Expect(key).NotTo(BeZero(), "ipc: 16 random keys were all taken")
 		dir := GinkgoT().TempDir()
-		Expect(os.Chmod(dir, 0o755)).To(Succeed())
+		Expect(os.Chmod(dir, 0o755)).To(Succeed(), "user: open the spec's directory to the mapped ids")
 		file = filepath.Join(dir, "root-owned")
 		Expect(os.WriteFile(file, nil, 0o600)).To(Succeed(), "user: create the spec's root-owned file")
-		Expect(os.Chmod(file, 0o600)).To(Succeed())
+		Expect(os.Chmod(file, 0o600)).To(Succeed(), "user: make the spec's file 0600 whatever the umask")
 		return key, file
 	}
 
@@ -55,7 +55,7 @@ var _ = Describe("ownership checks from a new user namespace that shares ipc and
 		r := runConfined(ctx, opts).Report
 		allowed(spawn.IPC, opts.Set, "remove msgq", attempt(spawn.IPC, r, "remove msgq"))
 		keys, err := hostMsgKeys()
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "ipc: list the host's queues")
 		Expect(keys).NotTo(ContainElement(key), "ipc: the spec's queue %d is still on the host after a child in %s mapped 0 → 0 removed it", key, opts.Set)
 		allowed(spawn.User, opts.Set, "write file", attempt(spawn.User, r, "write file"))
 		Expect(os.ReadFile(file)).NotTo(BeEmpty(), "user: the spec's file is empty after a child in %s mapped 0 → 0 wrote it", opts.Set)
@@ -70,7 +70,7 @@ var _ = Describe("ownership checks from a new user namespace that shares ipc and
 		r := runConfined(ctx, opts).Report
 		refusedWith(spawn.IPC, opts.Set, "remove msgq", attempt(spawn.IPC, r, "remove msgq"), "EPERM")
 		keys, err := hostMsgKeys()
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "ipc: list the host's queues")
 		Expect(keys).To(ContainElement(key), "ipc: the spec's queue %d is gone after a child in %s mapped 0 → 100000 tried to remove it", key, opts.Set)
 		refusedWith(spawn.User, opts.Set, "write file", attempt(spawn.User, r, "write file"), "EACCES")
 		Expect(os.ReadFile(file)).To(BeEmpty(), "user: the spec's file was written by a child in %s mapped 0 → 100000", opts.Set)
@@ -85,6 +85,7 @@ var _ = Describe("the id maps of a new user namespace", Label("confinement", "ns
 		r := runConfined(ctx, opts).Report
 		Expect(r.User).NotTo(BeNil(), "user: no credentials from the child in %s; errors: %v", opts.Set, r.Errors)
 		Expect(r.User.UIDMap).To(Equal(ranges(opts.UIDMap)), "user: the uid map of the child in %s is not the one first written", opts.Set)
+		Expect(r.User.GIDMap).To(Equal(ranges(opts.GIDMap)), "user: the gid map of the child in %s is not the one first written", opts.Set)
 		refusedWith(spawn.User, opts.Set, "rewrite uid_map", attempt(spawn.User, r, "rewrite uid_map"), "EPERM")
 	})
 

@@ -26,7 +26,7 @@ var _ = Describe("root in a new user namespace", Label("confinement"), func() {
 			r := runConfined(ctx, opts).Report
 			refusedWith(spawn.UTS, opts.Set, "sethostname", attempt(spawn.UTS, r, "sethostname"), "EPERM")
 			name, domain, err := uname()
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "uts: read the host's names")
 			Expect(name).To(Equal(host.Hostname), "uts: the host's hostname changed after a child in %s tried to set it", opts.Set)
 			Expect(domain).To(Equal(host.Domainname), "uts: the host's domainname changed after a child in %s tried to set the hostname", opts.Set)
 		})
@@ -53,7 +53,7 @@ var _ = Describe("root in a new user namespace", Label("confinement"), func() {
 			r := runConfined(ctx, opts).Report
 			refusedWith(spawn.Net, opts.Set, "add link", attempt(spawn.Net, r, "add link"), "EPERM")
 			links, err := hostLinkNames()
-			Expect(err).NotTo(HaveOccurred())
+			Expect(err).NotTo(HaveOccurred(), "net: list the host's links")
 			Expect(links).NotTo(ContainElement(m.ChildLink), "net: the link a child in %s tried to add is on the host", opts.Set)
 		})
 	})
@@ -76,7 +76,7 @@ var _ = Describe("root in a new user namespace", Label("confinement"), func() {
 			Expect(r.Links).NotTo(BeNil(), "net: no links from the child in %s; errors: %v", opts.Set, r.Errors)
 			Expect(r.Links.Flags).To(HaveKey("lo"), "net: the child in %s reports no flags for lo", opts.Set)
 			Expect(flagsOf(r.Links.Flags["lo"])).NotTo(ContainElement("up"), "net: lo of the child in %s is up (%s), want down", opts.Set, r.Links.Flags["lo"])
-			Expect(host.Report.Links).NotTo(BeNil())
+			Expect(host.Report.Links).NotTo(BeNil(), "net: the host baseline has no links")
 			Expect(flagsOf(host.Report.Links.Flags["lo"])).To(ContainElement("up"), "net: the host's lo is not up (%s)", host.Report.Links.Flags["lo"])
 		})
 	})
