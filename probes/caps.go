@@ -169,3 +169,23 @@ func ParseNSpid(r io.Reader) ([]int, error) {
 	}
 	return nil, nil
 }
+
+// CapsSummary says in a few words what root inside holds, for a table:
+// "none" without effective capabilities, "host root (40/41)" with some in
+// the initial user namespace, "full in own userns" with every known one
+// in another, else "N/41 in own userns". Empty when r has no caps.
+func CapsSummary(r *Report) string {
+	if r == nil || r.Caps == nil {
+		return ""
+	}
+	eff := len(r.Caps.Eff)
+	switch {
+	case eff == 0:
+		return "none"
+	case r.NS["user"].Ino == InitialUserIno:
+		return fmt.Sprintf("host root (%d/%d)", eff, KnownCaps)
+	case eff >= KnownCaps:
+		return "full in own userns"
+	}
+	return fmt.Sprintf("%d/%d in own userns", eff, KnownCaps)
+}

@@ -121,3 +121,26 @@ func TestParseNSpid(t *testing.T) {
 		}
 	}
 }
+
+func TestCapsSummary(t *testing.T) {
+	all := make([]string, KnownCaps)
+	host := map[string]NSID{"user": {Dev: 4, Ino: InitialUserIno}}
+	own := map[string]NSID{"user": {Dev: 4, Ino: 4026532184}}
+	cases := []struct {
+		name string
+		r    *Report
+		want string
+	}{
+		{"no report", nil, ""},
+		{"no caps", &Report{NS: own}, ""},
+		{"none", &Report{NS: own, Caps: &Caps{Eff: []string{}}}, "none"},
+		{"host root without one", &Report{NS: host, Caps: &Caps{Eff: all[1:]}}, "host root (40/41)"},
+		{"full in a new user namespace", &Report{NS: own, Caps: &Caps{Eff: all}}, "full in own userns"},
+		{"some in a new user namespace", &Report{NS: own, Caps: &Caps{Eff: all[:3]}}, "3/41 in own userns"},
+	}
+	for _, c := range cases {
+		if got := CapsSummary(c.r); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}

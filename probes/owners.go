@@ -6,6 +6,14 @@ import (
 	"fmt"
 )
 
+// The inodes the kernel gives the initial user and pid namespaces
+// (PROC_USER_INIT_INO, PROC_PID_INIT_INO, fixed since Linux 3.8); every
+// other namespace gets a dynamic one.
+const (
+	InitialUserIno = 0xEFFFFFFD
+	InitialPIDIno  = 0xEFFFFFFC
+)
+
 // Ownership says which user namespace owns a namespace and, for pid and
 // user namespaces, which namespace is its parent.
 type Ownership struct {

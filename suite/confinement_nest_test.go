@@ -8,14 +8,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/nsverify/nsverify/probes"
 	"github.com/nsverify/nsverify/spawn"
-)
-
-// The inodes the kernel gives the initial user and pid namespaces
-// (PROC_USER_INIT_INO, PROC_PID_INIT_INO): levels are counted from them.
-const (
-	initialUserIno = 0xEFFFFFFD
-	initialPIDIno  = 0xEFFFFFFC
 )
 
 // Nesting limits, as the kernel sets them: create_pid_namespace refuses a
@@ -28,7 +22,7 @@ var _ = Describe("nested namespaces", Label("confinement", "nesting"), func() {
 	It("nest user namespaces to level 33 below the initial one, and refuse level 34 with ENOSPC", Label("ns:user"), func(ctx SpecContext) {
 		opts := confinedOpts(spawn.SetOf(spawn.User))
 		needsKinds(opts.Set)
-		if host.NS["user"].Ino != initialUserIno {
+		if host.NS["user"].Ino != probes.InitialUserIno {
 			Skip("the suite runs in a user namespace of its own, whose level below the initial one no file tells; run it in the initial user namespace")
 		}
 		// The child's user namespace is level 1; 32 more reach 33.
@@ -48,7 +42,7 @@ var _ = Describe("nested namespaces", Label("confinement", "nesting"), func() {
 	It("nest pid namespaces to level 32 below the initial one, and refuse level 33 with ENOSPC", Label("ns:pid"), func(ctx SpecContext) {
 		opts := confinedOpts(rootlessOr(spawn.SetOf(spawn.PID)))
 		needsKinds(opts.Set)
-		if host.NS["pid"].Ino != initialPIDIno {
+		if host.NS["pid"].Ino != probes.InitialPIDIno {
 			Skip("the suite runs in a pid namespace of its own, whose level below the initial one it does not know; run it in the initial pid namespace")
 		}
 		opts.Actions.Confine.NestKind, opts.Actions.Confine.NestDepth = spawn.PID, 31

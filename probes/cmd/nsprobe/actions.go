@@ -162,9 +162,8 @@ func peerName(name string) string {
 	return peer
 }
 
-// PROC_USER_INIT_INO is the fixed inode of the initial user namespace's
-// nsfs file (since Linux 3.8); any other user namespace gets a dynamic one.
-const procUserInitIno = 0xEFFFFFFD
+// procUserInitIno is the fixed inode of the initial user namespace.
+const procUserInitIno = probes.InitialUserIno
 
 // guard decides whether an action may change a namespace: only if that
 // namespace is provably a new one, neither init's nor one that -parent-ns
