@@ -48,10 +48,14 @@ var _ = func() bool {
 var _ = Describe("an interrupted suite", Label("host"), Serial, func() {
 	DescribeTable("leaves no child, marker or mount behind",
 		func(ctx SpecContext, sig syscall.Signal) {
-			needsRoot(0)
 			if os.Getenv(interruptEnv) != "" {
 				Skip("this is the run being interrupted")
 			}
+			// What the run to interrupt holds: a child in uts+ipc, a
+			// marker link on the host and a cgroup of its own.
+			needsCreate(spawn.SetOf(spawn.UTS, spawn.IPC))
+			needs(canAddHostLink())
+			needs(features.CanMakeCgroup())
 			fake := buildFakeProbe()
 			ready := filepath.Join(GinkgoT().TempDir(), "ready")
 			mountsBefore := hostMountinfo()
