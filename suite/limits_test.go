@@ -42,7 +42,7 @@ func init() {
 }
 
 var _ = Describe("a machine whose user namespace limit is 0", Label("preflight"), Serial, func() {
-	It("skips every spec that needs user with the sysctl's name and remedy, and fails none", func(ctx SpecContext) {
+	It("skips every spec that needs user with the sysctl's name and remedy, and fails none", SpecTimeout(nestedSpecTimeout), func(ctx SpecContext) {
 		if os.Getenv(limitZeroEnv) != "" {
 			Skip("already inside the run this spec starts")
 		}

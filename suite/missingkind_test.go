@@ -32,7 +32,7 @@ func init() {
 }
 
 var _ = Describe("a kernel that cannot create a kind", Label("preflight"), Serial, func() {
-	It("skips every spec whose set holds that kind, with the reason, and passes the rest", func(ctx SpecContext) {
+	It("skips every spec whose set holds that kind, with the reason, and passes the rest", SpecTimeout(nestedSpecTimeout), func(ctx SpecContext) {
 		if os.Getenv(refuseCgroupEnv) != "" {
 			Skip("already inside the run this spec starts")
 		}
