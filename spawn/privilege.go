@@ -2,8 +2,10 @@ package spawn
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Capability is a Linux capability, by its number in linux/capability.h
@@ -93,6 +95,18 @@ type Privilege struct {
 	CgroupDir      string `json:"cgroup_dir,omitempty"`
 	CgroupWritable bool   `json:"cgroup_writable"`
 	CgroupError    string `json:"cgroup_error,omitempty"`
+}
+
+var ownPrivilege = sync.OnceValue(func() Privilege { return readPrivilege(ownMounts()) })
+
+// ReadPrivilege returns what this process may do over the namespaces it
+// runs in, read once per process and without starting a child. Detect
+// reports the same in Features, for callers that need no child at all.
+// The result is a copy, the caller's to keep.
+func ReadPrivilege() *Privilege {
+	p := ownPrivilege()
+	p.Owners, p.UIDMap, p.GIDMap = slices.Clone(p.Owners), slices.Clone(p.UIDMap), slices.Clone(p.GIDMap)
+	return &p
 }
 
 // Has reports whether c is in this process's effective set, that is,

@@ -49,6 +49,21 @@ func readPrivilege(mounts []probes.Mount) Privilege {
 	return p
 }
 
+// ownMounts returns this process's mount table; nil when it cannot be
+// read, and the cgroup v2 directory is then reported as not found.
+func ownMounts() []probes.Mount {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	mounts, err := probes.ParseMountinfo(f)
+	if err != nil {
+		return nil
+	}
+	return mounts
+}
+
 // readOwnership asks the kernel which user namespace owns this process's
 // namespace of kind k. NS_GET_USERNS answers only when the owner is the
 // caller's user namespace or one below it, and fails with EPERM when the
