@@ -225,7 +225,7 @@ func (p *Privilege) CanMakeCgroup() (ok bool, reason string) {
 	case p.CgroupDir == "":
 		return false, fmt.Sprintf("needs a cgroup v2 directory of its own to make a cgroup for the child, and found none (%s); mount the cgroup v2 hierarchy (e.g. at /sys/fs/cgroup/unified)", p.CgroupError)
 	case !p.CgroupWritable:
-		return false, fmt.Sprintf("needs write access to its cgroup v2 directory %s to make a cgroup for the child, and this process (%s) lacks it; run the suite as root (sudo), or in a cgroup delegated to its user (systemd-run --user --scope -p Delegate=yes)", p.CgroupDir, p.Who())
+		return false, fmt.Sprintf("needs write access to its cgroup v2 directory %s (as its owner, or with CAP_DAC_OVERRIDE) to make a cgroup for the child, and this process (%s) has none; run the suite as root (sudo), or in a cgroup delegated to its user (systemd-run --user --scope -p Delegate=yes)", p.CgroupDir, p.Who())
 	}
 	return true, ""
 }
