@@ -56,7 +56,7 @@ func childDone(role string) string { return "child " + role + ": done" }
 func nsString(id probes.NSID) string { return fmt.Sprintf("%d:%d", id.Dev, id.Ino) }
 
 func TestDetectFindsEveryKindOfThisMachine(t *testing.T) {
-	requireRoot(t)
+	require(t)(ReadPrivilege().CanCreate(All.Without(User)))
 	f := detect(probePath)
 	if f.Error != "" {
 		t.Fatalf("detection failed: %s", f.Error)
@@ -128,7 +128,7 @@ func TestUserNamespacesTurnedOffAreDiagnosedAndSkipped(t *testing.T) {
 		childWithUserNamespacesOff(t)
 		return
 	}
-	requireRoot(t)
+	requireIdentityMaps(t)
 	requireKind(t, User)
 	const sysctl = "/proc/sys/user/max_user_namespaces"
 	before := readString(sysctl)
@@ -209,7 +209,7 @@ func TestAKindTheKernelRefusesIsReportedAndTheOthersStillWork(t *testing.T) {
 		childWithoutCgroupNamespaces(t)
 		return
 	}
-	requireRoot(t)
+	require(t)(ReadPrivilege().CanCreate(All.Without(User)))
 	requireKind(t, Cgroup)
 	if err := kernelsim.Supported(); err != nil {
 		t.Skip(err)
