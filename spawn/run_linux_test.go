@@ -45,10 +45,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// requireRoot skips a test that creates namespaces other than user outside
+// a new user namespace where this process lacks CAP_SYS_ADMIN over its own.
 func requireRoot(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: creating namespaces other than user needs CAP_SYS_ADMIN; run the tests with sudo")
+	if ok, reason := ReadPrivilege().CanCreate(All.Without(User)); !ok {
+		t.Skip(reason)
 	}
 }
 

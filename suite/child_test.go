@@ -4,7 +4,6 @@ package suite
 
 import (
 	"context"
-	"os"
 	"slices"
 	"time"
 
@@ -77,7 +76,7 @@ func PlanFor(set spawn.Set, m Markers) spawn.Options {
 // the report to the spec so a failure shows inside and host side by side.
 func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 	GinkgoHelper()
-	needsRoot(opts.Set)
+	needsCreate(opts.Set)
 	needsKinds(opts.Set)
 	c := &Child{Set: opts.Set, Opts: opts, Markers: m}
 	undoIfLeaked(opts)
@@ -117,24 +116,31 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 	return c
 }
 
-// needsRoot skips a spec whose set cannot be made without root: any set
-// without user (an ordinary user can create the other kinds only inside a
-// user namespace of its own).
-func needsRoot(set spawn.Set) {
-	if !isRoot() && !set.Has(spawn.User) {
-		Skip("needs root: creating namespaces outside a user namespace needs CAP_SYS_ADMIN in the initial user namespace; run the suite with sudo")
+// needsCreate skips a spec whose set holds kinds but not user when this
+// process lacks CAP_SYS_ADMIN over its own user namespace: it may then
+// create the other kinds only inside a new user namespace.
+func needsCreate(set spawn.Set) {
+	if set == spawn.None || set.Has(spawn.User) {
+		return
+	}
+	needs(features.CanCreate(set))
+}
+
+// needs skips the spec with reason unless ok. The privilege checks of
+// spawn.Privilege return both, the reason naming the capability, the
+// namespace it is needed over and the remedy.
+func needs(ok bool, reason string) {
+	if !ok {
+		Skip(reason)
 	}
 }
 
-// needsHostRoot skips a spec that changes the host itself (a marker link,
-// a cgroup) when the suite is not root.
-func needsHostRoot() {
-	if !isRoot() {
-		Skip("needs root: this spec adds a marker to the host (a link or a cgroup), which needs CAP_NET_ADMIN or CAP_SYS_ADMIN; run the suite with sudo")
-	}
+// canAddHostLink says whether this process may add a marker link to the
+// host's network namespace: it needs CAP_NET_ADMIN over it, which root in a
+// user namespace of its own lacks.
+func canAddHostLink() (bool, string) {
+	return features.NeedOver(spawn.Net, spawn.CapNetAdmin, "add a marker link to it")
 }
-
-func isRoot() bool { return os.Geteuid() == 0 }
 
 // needsKinds skips a spec whose set holds a kind this machine cannot create,
 // with the preflight's reason and remedy. A kind that can be created never

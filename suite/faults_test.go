@@ -107,7 +107,7 @@ var _ = Describe("a probe that misbehaves", Label("faults"), Ordered, func() {
 	}
 
 	run := func(ctx context.Context, behaviour string, timeout time.Duration) (*spawn.Result, error) {
-		needsRoot(uts)
+		needsCreate(uts)
 		needsKinds(uts)
 		return spawn.Run(ctx, spawn.Options{Probe: fake, Set: uts, Subcommand: behaviour, Timeout: timeout})
 	}

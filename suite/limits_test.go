@@ -13,6 +13,8 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 	. "github.com/onsi/gomega"
 	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/spawn"
 )
 
 // limitZeroEnv makes the suite binary set user.max_user_namespaces to 0
@@ -40,11 +42,13 @@ func init() {
 }
 
 var _ = Describe("a machine whose user namespace limit is 0", Label("preflight"), Serial, func() {
-	It("skips every spec that needs user with the sysctl's name and remedy, and fails none", func(ctx SpecContext) {
-		needsRoot(0)
+	It("skips every spec that needs user with the sysctl's name and remedy, and fails none", SpecTimeout(nestedSpecTimeout), func(ctx SpecContext) {
 		if os.Getenv(limitZeroEnv) != "" {
 			Skip("already inside the run this spec starts")
 		}
+		// A user namespace mapping every id to itself, where lowering the
+		// limit touches only that namespace's copy.
+		needs(features.CanMapIDs(spawn.IdentityMap(), spawn.IdentityMap()))
 		identity := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 4294967295}}
 		// Its own network, IPC, UTS and mount namespaces too: inside a user
 		// namespace it may only change what that namespace owns.
