@@ -8,10 +8,12 @@
 //
 //   - el7: a 3.10 kernel without cgroup and time namespaces. Sets holding
 //     either are skipped as the suite skips them; the "kernel", "preflight"
-//     and "host baseline" entries are present; uts+net fails on net and
-//     ipc+pid fails before any kind is checked.
+//     and "host baseline" entries are present; the other sets say "not
+//     checked" for cgroup and time; uts+net fails on net and ipc+pid fails
+//     before any kind is checked.
 //   - modern: every kind present and no suite-level entry at all; user+net
-//     fails on user, and the "child <set>" entries carry the namespaces.
+//     fails on user, and the "child <set>" entries carry the namespaces;
+//     the sets with user and mnt but not pid judge mnt by identity alone.
 package fixturesuite
 
 import (
@@ -94,6 +96,14 @@ var _ = Describe("the combination matrix", func() {
 			}
 			report := probes.Report{Schema: probes.Schema, NS: namespaces()}
 			AddReportEntry("child "+set.String(), map[string]any{"set": set.String(), "report": report}, ReportEntryVisibilityFailureOrVerbose)
+			if machine == "el7" && set != spawn.SetOf(spawn.IPC, spawn.PID) {
+				for _, k := range []spawn.Kind{spawn.Cgroup, spawn.Time} {
+					AddReportEntry("not checked", map[string]any{"kind": k, "reason": string(k) + ": this kernel (3.10.0-1160.119.1.el7.x86_64) has no " + string(k) + " namespaces (/proc/self/ns/" + string(k) + " is missing); boot a newer kernel"}, ReportEntryVisibilityFailureOrVerbose)
+				}
+			}
+			if machine == "modern" && set.Has(spawn.User) && set.Has(spawn.MNT) && !set.Has(spawn.PID) {
+				AddReportEntry("identity only", map[string]any{"kind": spawn.MNT, "reason": "the kernel refused the child's /proc mount (EPERM, as it must)"}, ReportEntryVisibilityFailureOrVerbose)
+			}
 			switch {
 			case machine == "el7" && set == spawn.SetOf(spawn.UTS, spawn.Net):
 				Expect([]string{"lo", "eth0"}).To(ConsistOf("lo"), "net: the child in %s sees links beyond lo and its own marker", set)
