@@ -137,14 +137,17 @@ func enterSuiteCgroup() string {
 
 // childCgroup puts opts's child where the cgroup oracle can judge it and
 // returns the path the host sees it at. Rootless, where no cgroup can be
-// made, it returns "" and the cgroup kind is judged by identity alone.
+// made, the child stays in the suite's own cgroup, as every child does;
+// with no cgroup v2 path to name it returns "" and the cgroup kind is
+// judged by identity alone.
 func childCgroup(opts *spawn.Options) string {
 	GinkgoHelper()
 	if suiteCgroup != "" {
 		return suiteCgroup
 	}
 	if !isRoot() {
-		return ""
+		own, _ := ownCgroup2Path()
+		return own
 	}
 	dir, hostPath := DedicatedCgroup()
 	opts.CgroupDir = dir

@@ -5,7 +5,6 @@ package suite
 import (
 	"context"
 	"os"
-	"slices"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -41,8 +40,13 @@ type Child struct {
 	HostnameAfter, DomainnameAfter  string
 	HostMsgKeysAfter                []int32
 	HostLinksAfter                  []string
-	// CgroupHostPath is where the host sees the dedicated cgroup the child
-	// was cloned into, or empty when it was not given one.
+	// HostLinksBefore and HostSysvBefore/After are read around a child
+	// that shares net or ipc, for the oracles that compare its view with
+	// the host's: nil when the child does not share that kind.
+	HostLinksBefore               []string
+	HostSysvBefore, HostSysvAfter []string
+	// CgroupHostPath is where the host sees the cgroup the child was
+	// placed in, or empty when it cannot be named.
 	CgroupHostPath string
 }
 
@@ -88,11 +92,29 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 	if a.MountProc {
 		c.MountinfoBefore = hostMountinfo()
 	}
+	shareNet, shareIPC := !opts.Set.Has(spawn.Net), !opts.Set.Has(spawn.IPC)
+	var err error
+	if shareNet {
+		c.HostLinksBefore, err = hostLinkNames()
+		Expect(err).NotTo(HaveOccurred())
+	}
+	if shareIPC {
+		c.HostSysvBefore, err = hostSysvObjects()
+		Expect(err).NotTo(HaveOccurred())
+	}
 	c.MonotonicBefore = clockNow(unix.CLOCK_MONOTONIC)
 	c.BoottimeBefore = clockNow(unix.CLOCK_BOOTTIME)
 	res, err := spawn.Run(ctx, opts)
 	Expect(err).NotTo(HaveOccurred(), "run the probe in %s", opts.Set)
 	c.Result, c.Report = res, res.Report
+	if shareNet {
+		c.HostLinksAfter, err = hostLinkNames()
+		Expect(err).NotTo(HaveOccurred())
+	}
+	if shareIPC {
+		c.HostSysvAfter, err = hostSysvObjects()
+		Expect(err).NotTo(HaveOccurred())
+	}
 	if a.MountProc {
 		c.MountinfoAfter = hostMountinfo()
 	}
@@ -144,5 +166,3 @@ func needsKinds(set spawn.Set) {
 		Skip(reason)
 	}
 }
-
-func has[T comparable](list []T, v T) bool { return slices.Contains(list, v) }
