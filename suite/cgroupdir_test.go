@@ -78,6 +78,7 @@ func DedicatedCgroup() (dir, hostPath string) {
 		Skip(fmt.Sprintf("the cgroup oracle needs a cgroup of its own, and making %s failed (%v); run as root on a host whose cgroup v2 hierarchy is writable", dir, err))
 	}
 	deferCleanup(func() { Expect(removeCgroup(dir)).To(Succeed(), "remove the child's cgroup %s", dir) })
+	chooseCgroup(dir, hostPath)
 	return dir, hostPath
 }
 

@@ -48,6 +48,9 @@ type Child struct {
 	// CgroupHostPath is where the host sees the cgroup the child was
 	// placed in, or empty when it cannot be named.
 	CgroupHostPath string
+	// CgroupSeen is what the host read of the child in the dedicated
+	// cgroup the spec chose for it, or nil when it chose none.
+	CgroupSeen *cgroupSighting
 }
 
 // PlanFor returns the options that let every oracle speak for set: each kind
@@ -102,9 +105,16 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 		c.HostSysvBefore, err = hostSysvObjects()
 		Expect(err).NotTo(HaveOccurred())
 	}
+	var seen func() *cgroupSighting
+	if chosen.dir != "" {
+		seen = watchCgroup(chosen.dir)
+	}
 	c.MonotonicBefore = clockNow(unix.CLOCK_MONOTONIC)
 	c.BoottimeBefore = clockNow(unix.CLOCK_BOOTTIME)
 	res, err := spawn.Run(ctx, opts)
+	if seen != nil {
+		c.CgroupSeen = seen()
+	}
 	Expect(err).NotTo(HaveOccurred(), "run the probe in %s", opts.Set)
 	c.Result, c.Report = res, res.Report
 	if shareNet {

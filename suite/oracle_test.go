@@ -44,6 +44,7 @@ func ExpectKind(c *Child, kind spawn.Kind) {
 			identityOnly(c, kind, noCgroupPathReason())
 		} else {
 			expectCgroup(c, c.CgroupHostPath)
+			expectCgroupSeen(c, c.CgroupHostPath)
 		}
 	case spawn.Time:
 		expectTime(c)
@@ -284,13 +285,4 @@ func ranges(maps []spawn.IDMap) []probes.IDRange {
 		out[i] = probes.IDRange{m.Inside, m.Outside, m.Count}
 	}
 	return out
-}
-
-// noCgroupPathReason says why the child's cgroup has no path to judge its
-// view by.
-func noCgroupPathReason() string {
-	if _, err := ownCgroup2Path(); err != nil {
-		return "the child's cgroup has no cgroup v2 path to compare its view with: " + err.Error()
-	}
-	return "the spec placed the child in no cgroup whose path it knows"
 }
