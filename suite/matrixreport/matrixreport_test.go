@@ -764,7 +764,8 @@ func entry(name string, value any) types.ReportEntry {
 
 // TestRealReport: the real run has its 256 matrix specs among others (the
 // walk-through names sets too), all passed, and so a table of 256 passed
-// rows with every kind checked.
+// rows with every kind checked, by both oracles except mnt in the 32 sets
+// with user and mnt but not pid, whose one note says why.
 func TestRealReport(t *testing.T) {
 	m := matrixOf(t, real, matrixreport.Options{Name: "real"})
 	md := markdown(t, m)
@@ -772,14 +773,71 @@ func TestRealReport(t *testing.T) {
 	if len(tab.order) != 256 {
 		t.Fatalf("the real report's table has %d set rows, want 256", len(tab.order))
 	}
-	if m.Totals != (matrixreport.Totals{Rows: 256, Passed: 256}) {
-		t.Errorf("totals %+v, want 256 passed", m.Totals)
+	if m.Totals != (matrixreport.Totals{Rows: 256, Passed: 256, IdentityOnly: 32}) {
+		t.Errorf("totals %+v, want 256 passed and 32 cells by identity alone", m.Totals)
 	}
-	if len(tab.notes) != 0 {
-		t.Errorf("a run where every kind was checked needs no note: %v", tab.notes)
+	if len(tab.notes) != 1 || !strings.Contains(tab.notes[1], "judged by identity alone: the kernel refused the child's /proc mount") {
+		t.Errorf("notes %v, want one on the refused /proc mount", tab.notes)
+	}
+	for _, set := range tab.order {
+		s, err := spawn.ParseSet(set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byID := s.Has(spawn.User) && s.Has(spawn.MNT) && !s.Has(spawn.PID)
+		if got := strings.HasPrefix(tab.rows[set][3], "isolated (id) [1]"); got != byID {
+			t.Errorf("%s: mnt cell %q, want identity only: %v", set, tab.rows[set][3], byID)
+		}
 	}
 	all := tab.rows["uts+ipc+pid+mnt+user+net+cgroup+time"]
 	if want := slices.Repeat([]string{"isolated"}, 8); !slices.Equal(all[:8], want) || all[8] != "passed" {
 		t.Errorf("the set of all kinds: %q, want isolated everywhere and passed", all)
+	}
+}
+
+// TestSpecEntriesDecideCells: a spec's own "not checked" entry skips a cell
+// even without a host baseline to infer it from, and an "identity only"
+// entry marks a passing cell but never hides a failure.
+func TestSpecEntriesDecideCells(t *testing.T) {
+	uts := matrixSpec("uts", types.SpecStatePassed, "")
+	uts.ReportEntries = types.ReportEntries{
+		entry(matrixreport.NotCheckedEntry, matrixreport.KindNote{Kind: spawn.Time, Reason: "time: no time namespaces here"}),
+		entry(matrixreport.IdentityOnlyEntry, matrixreport.KindNote{Kind: spawn.Net, Reason: "nothing to compare"}),
+	}
+	ipc := matrixSpec("ipc", types.SpecStateFailed, "ipc: the child sees the host's queue")
+	ipc.ReportEntries = types.ReportEntries{
+		entry(matrixreport.IdentityOnlyEntry, matrixreport.KindNote{Kind: spawn.IPC, Reason: "no host queue"}),
+		entry(matrixreport.IdentityOnlyEntry, matrixreport.KindNote{Kind: "bogus", Reason: "ignored"}),
+	}
+	m, err := matrixreport.FromReports([]types.Report{{SuiteDescription: "nsverify", SpecReports: types.SpecReports{uts, ipc}}}, matrixreport.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]matrixreport.Row{}
+	for _, r := range m.Rows {
+		rows[r.Set] = r
+	}
+	if c := rows["uts"].Cells[spawn.Time]; c.State != matrixreport.CellSkipped || c.Note != "not checked: time: no time namespaces here" {
+		t.Errorf("uts, time: %+v, want skipped with the spec's reason", c)
+	}
+	if c := rows["uts"].Cells[spawn.Net]; c.State != matrixreport.CellShared || !c.IdentityOnly || c.Note != "judged by identity alone: nothing to compare" {
+		t.Errorf("uts, net: %+v, want shared by identity alone with the spec's reason", c)
+	}
+	if c := rows["ipc"].Cells[spawn.IPC]; c.State != matrixreport.CellFailed || c.IdentityOnly {
+		t.Errorf("ipc, ipc: %+v, want failed", c)
+	}
+	if m.Totals.IdentityOnly != 1 || m.Totals.NotChecked != 1 {
+		t.Errorf("totals %+v, want one cell by identity alone and one not checked", m.Totals)
+	}
+	md := markdown(t, m)
+	if !strings.Contains(md, "| shared (id) [") || !strings.Contains(md, "- cells judged by identity alone (id): 1; cells not checked in rows that ran: 1\n") {
+		t.Errorf("the table should show and count the cell by identity alone:\n%s", md)
+	}
+	var out bytes.Buffer
+	if err := matrixreport.Combine(&out, []*matrixreport.Matrix{m}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "| `uts` | `I S S S S s S -`") {
+		t.Errorf("the combined table should write the cell by identity alone in lower case:\n%s", out.String())
 	}
 }
