@@ -36,6 +36,7 @@ type Child struct {
 	Report  *probes.Report
 
 	MonotonicBefore, BoottimeBefore int64
+	MonotonicAfter, BoottimeAfter   int64
 	MountinfoBefore, MountinfoAfter []byte
 	HostnameAfter, DomainnameAfter  string
 	HostMsgKeysAfter                []int32
@@ -112,6 +113,8 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 	c.MonotonicBefore = clockNow(unix.CLOCK_MONOTONIC)
 	c.BoottimeBefore = clockNow(unix.CLOCK_BOOTTIME)
 	res, err := spawn.Run(ctx, opts)
+	c.MonotonicAfter = clockNow(unix.CLOCK_MONOTONIC)
+	c.BoottimeAfter = clockNow(unix.CLOCK_BOOTTIME)
 	if seen != nil {
 		c.CgroupSeen = seen()
 	}

@@ -172,6 +172,11 @@ func expectPID(c *Child) {
 		Expect(r.PID).To(Equal(1), "pid: the child in %s is not pid 1 inside", c.Set)
 		Expect(r.PPID).To(Equal(0), "pid: the child in %s has a parent inside its namespace", c.Set)
 		Expect(res.HostPID).To(BeNumerically(">", 1), "pid: the host does not know the child in %s by a real pid", c.Set)
+		if !c.Set.Has(spawn.MNT) && r.Proc != nil {
+			// The child's /proc is the host's: it lists the child under
+			// the pid the host knows it by.
+			Expect(r.Proc.PIDs).To(ContainElement(res.HostPID), "pid: the host's /proc, as the child in %s reads it, does not list the child's host pid %d", c.Set, res.HostPID)
+		}
 		return
 	}
 	Expect(r.PID).To(Equal(res.HostPID), "pid: the child in %s, sharing pid, reports pid %d but the host started %d", c.Set, r.PID, res.HostPID)
@@ -269,6 +274,12 @@ func expectTime(c *Child) {
 	mono := time.Duration(r.Clock.MonotonicNS - c.MonotonicBefore)
 	boot := time.Duration(r.Clock.BoottimeNS - c.BoottimeBefore)
 	if c.Set.Has(spawn.Time) {
+		// The host's clocks, read by the suite around the child, moved
+		// only by the time the child took.
+		hostMono := time.Duration(c.MonotonicAfter - c.MonotonicBefore)
+		hostBoot := time.Duration(c.BoottimeAfter - c.BoottimeBefore)
+		Expect(hostMono).To(BeNumerically("~", clockSlack/2, clockSlack/2), "time: the host's monotonic clock moved by %s while the child in %s ran", hostMono, c.Set)
+		Expect(hostBoot).To(BeNumerically("~", clockSlack/2, clockSlack/2), "time: the host's boottime clock moved by %s while the child in %s ran", hostBoot, c.Set)
 		want := c.Opts.Actions.MonotonicOffset
 		Expect(mono).To(BeNumerically("~", want+clockSlack/2, clockSlack/2), "time: the monotonic clock of the child in %s is off by %s, want %s", c.Set, mono, want)
 		want = c.Opts.Actions.BoottimeOffset

@@ -70,7 +70,7 @@ var _ = Describe("the host", Label("host"), func() {
 
 var _ = Describe("the walk-through", Label("walkthrough"), func() {
 	// Same text as a matrix entry, but not labelled matrix: not a row.
-	DescribeTable("a child cloned with the walk-through's cumulative flags is isolated in exactly those six kinds",
+	DescribeTable("a child cloned with the walk-through's cumulative flags is isolated in exactly those, among its six kinds",
 		func(set spawn.Set) {}, Entry("uts", Label("ns:uts"), spawn.SetOf(spawn.UTS)))
 })
 
