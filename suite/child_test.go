@@ -100,11 +100,11 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 	var err error
 	if shareNet {
 		c.HostLinksBefore, err = hostLinkNames()
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "net: read the host's links before the child in %s", opts.Set)
 	}
 	if shareIPC {
 		c.HostSysvBefore, err = hostSysvObjects()
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "ipc: read the host's SysV objects before the child in %s", opts.Set)
 	}
 	var seen func() *cgroupSighting
 	if chosen.dir != "" {
@@ -122,11 +122,11 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 	c.Result, c.Report = res, res.Report
 	if shareNet {
 		c.HostLinksAfter, err = hostLinkNames()
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "net: read the host's links after the child in %s", opts.Set)
 	}
 	if shareIPC {
 		c.HostSysvAfter, err = hostSysvObjects()
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "ipc: read the host's SysV objects after the child in %s", opts.Set)
 	}
 	if a.MountProc {
 		c.MountinfoAfter = hostMountinfo()
