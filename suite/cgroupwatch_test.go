@@ -3,11 +3,17 @@
 package suite
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	. "github.com/onsi/gomega"
@@ -43,56 +49,134 @@ type cgroupSighting struct {
 	Err error
 }
 
+// cgroupWatchEnv, set in the environment of the suite's own binary, makes
+// it the cgroup watcher of watchCgroup instead of a run of the specs: the
+// value is the cgroup directory to watch.
+const cgroupWatchEnv = "NSVERIFY_WATCH_CGROUP"
+
+func init() {
+	if dir := os.Getenv(cgroupWatchEnv); dir != "" {
+		os.Exit(runCgroupWatcher(dir, os.Stdin, os.Stdout))
+	}
+}
+
 // watchCgroup looks, from the host, at the child about to be cloned into
 // dir: it freezes dir (empty until then), so the child stops as soon as it
-// is there, before it can exec, let alone exit; another goroutine waits for
-// it to appear in cgroup.procs, reads its /proc/<pid>/cgroup while it is
-// frozen and alive, and thaws the cgroup. The child is never seen only if
-// it never was in dir: it cannot finish while frozen.
+// is there, before it can exec, let alone exit; a watcher waits for it to
+// appear in cgroup.procs, reads its /proc/<pid>/cgroup while it is frozen
+// and alive, and thaws the cgroup. The child is never seen only if it
+// never was in dir: it cannot finish while frozen.
+//
+// The watcher is a process of its own (this binary, see cgroupWatchEnv),
+// not a goroutine: without user in the set, Go clones the child with
+// CLONE_VFORK, so the thread that cloned it waits in the kernel, holding
+// its P, until the child execs. A garbage collection that stops the world
+// meanwhile would then wait for that thread, a goroutine that should thaw
+// the child would never run, and the suite would hang.
 //
 // The returned function is called once the child has been waited for; it
-// stops the watch and says what was seen. A goroutine that failed leaves
-// the child frozen, and spawn's deadline then kills it.
+// stops the watcher and says what it saw. A watcher that fails leaves the
+// child frozen, and spawn's deadline then kills it.
 func watchCgroup(dir string) (stop func() *cgroupSighting) {
-	freeze := filepath.Join(dir, "cgroup.freeze")
-	if err := os.WriteFile(freeze, []byte("1"), 0); err != nil {
-		return func() *cgroupSighting {
-			return &cgroupSighting{Dir: dir, Err: fmt.Errorf("freeze cgroup %s: %w", dir, err)}
-		}
+	failed := func(err error) func() *cgroupSighting {
+		return func() *cgroupSighting { return &cgroupSighting{Dir: dir, Err: err} }
 	}
+	freeze := filepath.Join(dir, "cgroup.freeze")
+	exe, err := os.Executable()
+	if err != nil {
+		return failed(fmt.Errorf("find the suite binary to watch cgroup %s: %w", dir, err))
+	}
+	if err := os.WriteFile(freeze, []byte("1"), 0); err != nil {
+		return failed(fmt.Errorf("freeze cgroup %s: %w", dir, err))
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = []string{cgroupWatchEnv + "=" + dir}
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.WaitDelay = time.Second
+	in, err := cmd.StdinPipe()
+	if err == nil {
+		err = cmd.Start()
+	}
+	if err != nil {
+		_ = os.WriteFile(freeze, []byte("0"), 0)
+		return failed(fmt.Errorf("start the watcher of cgroup %s: %w", dir, err))
+	}
+	return func() *cgroupSighting {
+		// The child has been waited for: a watcher that has not seen it
+		// by now never will, and stops when its stdin closes.
+		in.Close()
+		timer := time.AfterFunc(10*time.Second, func() { _ = cmd.Process.Kill() })
+		defer timer.Stop()
+		if err := cmd.Wait(); err != nil {
+			return &cgroupSighting{Dir: dir, Err: fmt.Errorf("watch cgroup %s: %w; stderr: %s", dir, err, errOut.String())}
+		}
+		var w watcherReport
+		if err := json.Unmarshal(out.Bytes(), &w); err != nil {
+			return &cgroupSighting{Dir: dir, Err: fmt.Errorf("read the watcher of cgroup %s: %w", dir, err)}
+		}
+		s := &cgroupSighting{Dir: dir, PID: w.PID, Path: w.Path}
+		if w.Error != "" {
+			s.Err = errors.New(w.Error)
+		}
+		return s
+	}
+}
+
+// watcherReport is what the watcher prints: the process it found in the
+// cgroup and its path, or why it found none.
+type watcherReport struct {
+	PID   int    `json:"pid,omitempty"`
+	Path  string `json:"path,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// runCgroupWatcher is the watcher's main: it polls dir's cgroup.procs
+// until a process is there or stdin closes, reads that process's cgroup,
+// thaws dir and prints a watcherReport. Its own deadline outlasts spawn's
+// default, in case the suite dies without closing stdin (it has Pdeathsig
+// too).
+func runCgroupWatcher(dir string, stdin io.Reader, stdout io.Writer) int {
 	done := make(chan struct{})
-	seen := make(chan *cgroupSighting, 1)
 	go func() {
-		s := &cgroupSighting{Dir: dir}
-		defer func() {
-			if err := os.WriteFile(freeze, []byte("0"), 0); err != nil && s.Err == nil {
-				s.Err = fmt.Errorf("thaw cgroup %s: %w", dir, err)
-			}
-			seen <- s
-		}()
+		_, _ = io.Copy(io.Discard, stdin)
+		close(done)
+	}()
+	deadline := time.After(time.Minute)
+	var w watcherReport
+	func() {
 		for {
 			pids, err := cgroupProcs(dir)
 			if err != nil {
-				s.Err = err
+				w.Error = err.Error()
 				return
 			}
 			if len(pids) > 0 {
-				s.PID = pids[0]
-				s.Path, s.Err = procCgroup2Path(s.PID)
+				w.PID = pids[0]
+				if w.Path, err = procCgroup2Path(w.PID); err != nil {
+					w.Error = err.Error()
+				}
 				return
 			}
 			select {
 			case <-done:
-				s.Err = fmt.Errorf("find the child in cgroup %s: no process was there while the child ran", dir)
+				w.Error = fmt.Sprintf("find the child in cgroup %s: no process was there while the child ran", dir)
+				return
+			case <-deadline:
+				w.Error = fmt.Sprintf("find the child in cgroup %s: no process came within a minute", dir)
 				return
 			case <-time.After(200 * time.Microsecond):
 			}
 		}
 	}()
-	return func() *cgroupSighting {
-		close(done)
-		return <-seen
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.freeze"), []byte("0"), 0); err != nil && w.Error == "" {
+		w.Error = fmt.Sprintf("thaw cgroup %s: %v", dir, err)
 	}
+	if err := json.NewEncoder(stdout).Encode(w); err != nil {
+		return 1
+	}
+	return 0
 }
 
 // cgroupProcs lists the pids in dir's cgroup.procs.
