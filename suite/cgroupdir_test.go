@@ -72,6 +72,7 @@ func DedicatedCgroup() (dir, hostPath string) {
 	dir = filepath.Join(mount, hostPath)
 	Expect(os.Mkdir(dir, 0o755)).To(Succeed(), "make a cgroup for the child, which this process (%s) may", features.Who())
 	deferCleanup(func() { Expect(removeCgroup(dir)).To(Succeed(), "remove the child's cgroup %s", dir) })
+	chooseCgroup(dir, hostPath)
 	return dir, hostPath
 }
 
@@ -131,15 +132,17 @@ func enterSuiteCgroup() string {
 
 // childCgroup puts opts's child where the cgroup oracle can judge it and
 // returns the path the host sees it at. Where this process may make no
-// cgroup (see spawn.Privilege.CanMakeCgroup), it returns "" and the cgroup
-// kind is judged by identity alone.
+// cgroup (see spawn.Privilege.CanMakeCgroup), the child stays in the
+// suite's own cgroup, as every child does; with no cgroup v2 path to name
+// it returns "" and the cgroup kind is judged by identity alone.
 func childCgroup(opts *spawn.Options) string {
 	GinkgoHelper()
 	if suiteCgroup != "" {
 		return suiteCgroup
 	}
 	if ok, _ := features.CanMakeCgroup(); !ok {
-		return ""
+		own, _ := ownCgroup2Path()
+		return own
 	}
 	dir, hostPath := DedicatedCgroup()
 	opts.CgroupDir = dir

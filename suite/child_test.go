@@ -4,7 +4,6 @@ package suite
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -36,13 +35,22 @@ type Child struct {
 	Report  *probes.Report
 
 	MonotonicBefore, BoottimeBefore int64
+	MonotonicAfter, BoottimeAfter   int64
 	MountinfoBefore, MountinfoAfter []byte
 	HostnameAfter, DomainnameAfter  string
 	HostMsgKeysAfter                []int32
 	HostLinksAfter                  []string
-	// CgroupHostPath is where the host sees the dedicated cgroup the child
-	// was cloned into, or empty when it was not given one.
+	// HostLinksBefore and HostSysvBefore/After are read around a child
+	// that shares net or ipc, for the oracles that compare its view with
+	// the host's: nil when the child does not share that kind.
+	HostLinksBefore               []string
+	HostSysvBefore, HostSysvAfter []string
+	// CgroupHostPath is where the host sees the cgroup the child was
+	// placed in, or empty when it cannot be named.
 	CgroupHostPath string
+	// CgroupSeen is what the host read of the child in the dedicated
+	// cgroup the spec chose for it, or nil when it chose none.
+	CgroupSeen *cgroupSighting
 }
 
 // PlanFor returns the options that let every oracle speak for set: each kind
@@ -87,11 +95,38 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 	if a.MountProc {
 		c.MountinfoBefore = hostMountinfo()
 	}
+	shareNet, shareIPC := !opts.Set.Has(spawn.Net), !opts.Set.Has(spawn.IPC)
+	var err error
+	if shareNet {
+		c.HostLinksBefore, err = hostLinkNames()
+		Expect(err).NotTo(HaveOccurred(), "net: read the host's links before the child in %s", opts.Set)
+	}
+	if shareIPC {
+		c.HostSysvBefore, err = hostSysvObjects()
+		Expect(err).NotTo(HaveOccurred(), "ipc: read the host's SysV objects before the child in %s", opts.Set)
+	}
+	var seen func() *cgroupSighting
+	if chosen.dir != "" {
+		seen = watchCgroup(chosen.dir)
+	}
 	c.MonotonicBefore = clockNow(unix.CLOCK_MONOTONIC)
 	c.BoottimeBefore = clockNow(unix.CLOCK_BOOTTIME)
 	res, err := spawn.Run(ctx, opts)
+	c.MonotonicAfter = clockNow(unix.CLOCK_MONOTONIC)
+	c.BoottimeAfter = clockNow(unix.CLOCK_BOOTTIME)
+	if seen != nil {
+		c.CgroupSeen = seen()
+	}
 	Expect(err).NotTo(HaveOccurred(), "run the probe in %s", opts.Set)
 	c.Result, c.Report = res, res.Report
+	if shareNet {
+		c.HostLinksAfter, err = hostLinkNames()
+		Expect(err).NotTo(HaveOccurred(), "net: read the host's links after the child in %s", opts.Set)
+	}
+	if shareIPC {
+		c.HostSysvAfter, err = hostSysvObjects()
+		Expect(err).NotTo(HaveOccurred(), "ipc: read the host's SysV objects after the child in %s", opts.Set)
+	}
 	if a.MountProc {
 		c.MountinfoAfter = hostMountinfo()
 	}
@@ -150,5 +185,3 @@ func needsKinds(set spawn.Set) {
 		Skip(reason)
 	}
 }
-
-func has[T comparable](list []T, v T) bool { return slices.Contains(list, v) }

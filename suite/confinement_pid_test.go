@@ -50,9 +50,9 @@ var _ = Describe("a child's pid namespace", Label("confinement"), func() {
 	})
 
 	It("when shared, with a /proc of its own, has the child under its host pid", func(ctx SpecContext) {
-		if !isRoot() {
-			Skip("needs root: without root the child needs a user namespace, and from one that shares pid the kernel refuses a /proc mount")
-		}
+		// Without CAP_SYS_ADMIN the child would need a user namespace, and
+		// from one that shares pid the kernel refuses a /proc mount.
+		needs(features.CanCreate(spawn.SetOf(spawn.MNT)))
 		opts := confinedOpts(spawn.SetOf(spawn.MNT))
 		opts.Actions.MountProc = true
 		res := runConfined(ctx, opts)

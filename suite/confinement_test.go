@@ -32,7 +32,7 @@ func confinedOpts(set spawn.Set) spawn.Options {
 // rootlessOr returns set, with user added when the suite is not root: an
 // ordinary user can make the other kinds only inside a user namespace.
 func rootlessOr(set spawn.Set) spawn.Set {
-	if isRoot() {
+	if ok, _ := features.CanCreate(set); ok {
 		return set
 	}
 	return set.With(spawn.User)

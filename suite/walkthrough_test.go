@@ -30,7 +30,7 @@ func walkthroughEntries() []TableEntry {
 
 var _ = Describe("the walk-through", Label("walkthrough"), func() {
 
-	DescribeTable("a child cloned with the walk-through's cumulative flags is isolated in exactly those six kinds",
+	DescribeTable("a child cloned with the walk-through's cumulative flags is isolated in exactly those, among its six kinds",
 		func(ctx SpecContext, set spawn.Set) {
 			needsKinds(set)
 			m := NewMarkers().WithHostQueue().TryHostLink()

@@ -8,10 +8,12 @@
 //
 //   - el7: a 3.10 kernel without cgroup and time namespaces. Sets holding
 //     either are skipped as the suite skips them; the "kernel", "preflight"
-//     and "host baseline" entries are present; uts+net fails on net and
-//     ipc+pid fails before any kind is checked.
+//     and "host baseline" entries are present; the other sets say "not
+//     checked" for cgroup and time; uts+net fails on net and ipc+pid fails
+//     before any kind is checked.
 //   - modern: every kind present and no suite-level entry at all; user+net
-//     fails on user, and the "child <set>" entries carry the namespaces.
+//     fails on user, and the "child <set>" entries carry the namespaces;
+//     the sets with user and mnt but not pid judge mnt by identity alone.
 //
 // Its specs build only with the nsreport_fixture tag (gen.sh passes it), so
 // that `ginkgo -r` over the repository does not find them: without
