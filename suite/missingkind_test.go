@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
@@ -44,10 +45,28 @@ var _ = Describe("a kernel that cannot create a kind", Label("preflight"), Seria
 		}
 		specs, out := runNestedSuite(ctx, "(ns:cgroup || ns:uts) && !preflight && !host && !faults && !badinput",
 			[]string{refuseCgroupEnv + "=1"}, nil)
-		var skipped, passed int
+		// Kinds this machine refuses of itself (user.max_user_namespaces at
+		// 0, say) skip inside too, for the preflight's own reason.
+		var machineRefuses []spawn.Kind
+		for _, k := range features.Kinds {
+			if k.Present && !k.Supported() && k.Kind != spawn.Cgroup && k.Kind != spawn.Time {
+				machineRefuses = append(machineRefuses, k.Kind)
+			}
+		}
+		refusedByMachine := func(spec types.SpecReport) bool {
+			for _, k := range machineRefuses {
+				if slices.Contains(spec.Labels(), "ns:"+string(k)) && strings.HasPrefix(spec.Failure.Message, string(k)+": ") {
+					return true
+				}
+			}
+			return false
+		}
+		var skipped, passed, skippedByMachine int
 		for _, spec := range specs {
 			Expect(spec.State).NotTo(Equal(types.SpecStateFailed), "%s failed: %s", spec.FullText(), spec.Failure.Message)
 			switch {
+			case spec.State == types.SpecStateSkipped && spec.Failure.Message != "" && refusedByMachine(spec):
+				skippedByMachine++
 			case spec.State == types.SpecStateSkipped && spec.Failure.Message != "":
 				// Time is refused as well: Go creates it only through clone3.
 				refused := slices.Contains(spec.Labels(), "ns:cgroup") || slices.Contains(spec.Labels(), "ns:time")
@@ -61,6 +80,6 @@ var _ = Describe("a kernel that cannot create a kind", Label("preflight"), Seria
 		}
 		Expect(skipped).To(BeNumerically(">", 0), "no spec skipped for the missing kind:\n%s", out)
 		Expect(passed).To(BeNumerically(">", 0), "no spec without the kind ran:\n%s", out)
-		AddReportEntry("no cgroup namespaces", fmt.Sprintf("%d specs needing cgroup skipped, %d others passed", skipped, passed))
+		AddReportEntry("no cgroup namespaces", fmt.Sprintf("%d specs needing cgroup skipped, %d others passed, %d skipped for what this machine itself refuses (%v)", skipped, passed, skippedByMachine, machineRefuses))
 	})
 })

@@ -37,6 +37,7 @@ var _ = Describe("a suite run as root in a user namespace that shares the host's
 		// map does: uid 0 there holds every capability over that user
 		// namespace, and none over the host's network, IPC, UTS, mount,
 		// cgroup, pid or time namespaces, which it does not own.
+		needsKinds(spawn.SetOf(spawn.User))
 		needs(features.CanMapIDs(spawn.IdentityMap(), spawn.IdentityMap()))
 		identity := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 4294967295}}
 		// Every spec but the ones that start nested runs of their own.
