@@ -141,12 +141,12 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 		Expect(err).NotTo(HaveOccurred())
 	}
 	addReportEntry("child "+opts.Set.String(), map[string]any{
-		"set":         opts.Set.String(),
-		"args":        res.Args,
-		"pid":         res.PID,
-		"host_pid":    res.HostPID,
-		"report":      res.Report,
-		"host_report": host.Report,
+		"set":      opts.Set.String(),
+		"args":     res.Args,
+		"pid":      res.PID,
+		"host_pid": res.HostPID,
+		"report":   res.Report,
+		"host":     host.Compared(),
 	})
 	return c
 }

@@ -33,6 +33,16 @@ type Host struct {
 	OwnsPIDNamespace bool
 }
 
+// Compared is what the oracles compare a child's report with, for a spec's
+// report entry: a few values, the same size on any host. The host's whole
+// report is attached once, as the suite's "host baseline" entry.
+func (h *Host) Compared() map[string]any {
+	return map[string]any{
+		"ns": h.NS, "hostname": h.Hostname, "domainname": h.Domainname,
+		"uid": h.UID, "gid": h.GID, "uid_map": h.UIDMap, "gid_map": h.GIDMap,
+	}
+}
+
 // ReadHost runs the probe with no namespace and reads the host directly.
 func ReadHost(probe string) (*Host, error) {
 	res, err := spawn.Run(context.Background(), spawn.Options{Probe: probe, Set: spawn.None})

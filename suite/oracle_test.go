@@ -5,6 +5,7 @@ package suite
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -174,9 +175,9 @@ func expectPID(c *Child) {
 		Expect(r.PPID).To(Equal(0), "pid: the child in %s has a parent inside its namespace", c.Set)
 		Expect(res.HostPID).To(BeNumerically(">", 1), "pid: the host does not know the child in %s by a real pid", c.Set)
 		if !c.Set.Has(spawn.MNT) && r.Proc != nil {
-			// The child's /proc is the host's: it lists the child under
-			// the pid the host knows it by.
-			Expect(r.Proc.PIDs).To(ContainElement(res.HostPID), "pid: the host's /proc, as the child in %s reads it, does not list the child's host pid %d", c.Set, res.HostPID)
+			// The child's /proc is the host's: it knows the child by the
+			// pid the host does.
+			Expect(r.Proc.Self).To(Equal(strconv.Itoa(res.HostPID)), "pid: the host's /proc, as the child in %s reads it, has the child at %q, not at its host pid %d", c.Set, r.Proc.Self, res.HostPID)
 		}
 		return
 	}
@@ -194,7 +195,7 @@ func expectMNT(c *Child) {
 	if !c.Set.Has(spawn.MNT) {
 		// The host's /proc: it holds the child under its host pid.
 		Expect(r.Proc).NotTo(BeNil(), "mnt: no /proc listing from the child in %s; errors: %v", c.Set, r.Errors)
-		Expect(r.Proc.PIDs).To(ContainElement(c.Result.HostPID), "mnt: the child in %s, sharing mnt, does not find itself in the host's /proc", c.Set)
+		Expect(r.Proc.Self).To(Equal(strconv.Itoa(c.Result.HostPID)), "mnt: the child in %s, sharing mnt, finds itself at %q in the host's /proc, not at its host pid %d", c.Set, r.Proc.Self, c.Result.HostPID)
 		return
 	}
 	if !c.Opts.Actions.MountProc {
@@ -212,13 +213,14 @@ func expectMNT(c *Child) {
 	case c.Set.Has(spawn.PID):
 		Expect(r.Errors).NotTo(HaveKey("proc"), "mnt: the child in %s could not mount its own /proc", c.Set)
 		Expect(r.Proc).NotTo(BeNil())
+		Expect(r.Proc.Complete).To(BeTrue(), "mnt: the private /proc of the child in %s lists more than %d pids", c.Set, probes.ProcListMax)
 		Expect(r.Proc.PIDs).To(Equal([]int{1}), "mnt: the private /proc of the child in %s lists pids beyond its namespace", c.Set)
 	default:
 		// A new mount namespace in the host's pid namespace: the fresh
 		// /proc shows the host's pids, the child's own among them.
 		Expect(r.Errors).NotTo(HaveKey("proc"), "mnt: the child in %s could not mount its own /proc", c.Set)
 		Expect(r.Proc).NotTo(BeNil())
-		Expect(r.Proc.PIDs).To(ContainElement(c.Result.HostPID), "mnt: the /proc mounted in %s misses the child's own pid", c.Set)
+		Expect(r.Proc.Self).To(Equal(strconv.Itoa(c.Result.HostPID)), "mnt: the /proc mounted in %s has the child at %q, not at its host pid %d", c.Set, r.Proc.Self, c.Result.HostPID)
 	}
 }
 
