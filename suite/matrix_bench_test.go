@@ -4,6 +4,8 @@ package suite
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"os/exec"
 	"syscall"
@@ -17,39 +19,37 @@ import (
 )
 
 // BenchmarkMatrix measures, in one run, the floor and the matrix over every
-// subset of the kinds this kernel has:
+// subset of the kinds this kernel has, on a host with 0, 1,000 and 5,000
+// idle processes more (made by the benchmark in a process group of their
+// own, killed at its end):
 //
 //   - floor: the bare cost of cloning and exec'ing the probe with each set's
 //     flags, its output discarded;
-//   - matrix: what each matrix entry does (markers, a dedicated cgroup, the
-//     probe with its actions through spawn, the host reads, every oracle).
+//   - matrix: what each matrix entry does (markers, the probe with its
+//     actions through spawn, the host reads, every oracle, its report
+//     entry).
 //
-// It reports both per full pass (ms/pass) and their ratio. Run it with
+// It reports both per full pass (ms/pass), their ratio, and the bytes of
+// report entry a matrix spec adds to report.json (bytes/spec): neither may
+// grow with the host's process count. Run it with
 //
 //	go test -run '^$' -bench Matrix -benchtime 3x ./suite
 func BenchmarkMatrix(b *testing.B) {
+	if ok, reason := spawn.ReadPrivilege().CanCreate(spawn.All.Without(spawn.User)); !ok {
+		b.Skip(reason)
+	}
 	var err error
 	if probePath, err = buildProbe(); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(gexec.CleanupBuildArtifacts)
 	features = spawn.Detect(probePath)
-	// Every kind of namespace, the host's marker link and a cgroup per
-	// child: what the matrix needs where it can do all it does.
-	for _, check := range []func() (bool, string){
-		func() (bool, string) { return features.CanCreate(spawn.All.Without(spawn.User)) },
-		canAddHostLink,
-		features.CanMakeCgroup,
-	} {
-		if ok, reason := check(); !ok {
-			b.Skip(reason)
-		}
-	}
 	if host, err = ReadHost(probePath); err != nil {
 		b.Fatal(err)
 	}
 
-	// Run the suite's own oracles, with failures and cleanups routed to b.
+	// Run the suite's own oracles, with failures and cleanups routed to b,
+	// and the report entries counted as report.json would hold them.
 	gomega.RegisterFailHandler(func(message string, _ ...int) { b.Fatal(message) })
 	var cleanups []func()
 	runCleanups := func() {
@@ -58,8 +58,14 @@ func BenchmarkMatrix(b *testing.B) {
 		}
 		cleanups = nil
 	}
-	deferCleanup = func(f func()) { cleanups = append(cleanups, f) }
-	addReportEntry = func(string, any) {}
+	var entryBytes int
+	addReportEntry = func(name string, value any) {
+		data, err := json.Marshal(value)
+		if err != nil {
+			b.Fatalf("encode report entry %s: %v", name, err)
+		}
+		entryBytes += len(name) + len(data)
+	}
 	var suiteCleanups []func()
 	deferCleanup = func(f func()) { suiteCleanups = append(suiteCleanups, f) }
 	sharedMarkers = Markers{}.WithHostQueue().WithHostLink()
@@ -78,26 +84,67 @@ func BenchmarkMatrix(b *testing.B) {
 		}
 	}
 	ctx := context.Background()
-	var floor, matrix time.Duration
-	for b.Loop() {
-		start := time.Now()
-		for _, set := range sets {
-			bareExec(b, set)
-		}
-		floor += time.Since(start)
+	for _, idle := range []int{0, 1000, 5000} {
+		b.Run(fmt.Sprintf("idle=%d", idle), func(b *testing.B) {
+			stop := idleProcesses(b, idle)
+			defer stop()
+			var floor, matrix time.Duration
+			entryBytes = 0
+			for b.Loop() {
+				start := time.Now()
+				for _, set := range sets {
+					bareExec(b, set)
+				}
+				floor += time.Since(start)
 
-		start = time.Now()
-		for _, set := range sets {
-			VerifySet(ctx, set)
-			runCleanups()
-		}
-		matrix += time.Since(start)
+				start = time.Now()
+				for _, set := range sets {
+					VerifySet(ctx, set)
+					runCleanups()
+				}
+				matrix += time.Since(start)
+			}
+			passes := float64(b.N)
+			b.ReportMetric(float64(len(sets)), "sets/pass")
+			b.ReportMetric(float64(floor.Milliseconds())/passes, "floor-ms/pass")
+			b.ReportMetric(float64(matrix.Milliseconds())/passes, "matrix-ms/pass")
+			b.ReportMetric(float64(matrix)/float64(floor), "matrix/floor")
+			b.ReportMetric(float64(entryBytes)/passes/float64(len(sets)), "bytes/spec")
+		})
 	}
-	passes := float64(b.N)
-	b.ReportMetric(float64(len(sets)), "sets/pass")
-	b.ReportMetric(float64(floor.Milliseconds())/passes, "floor-ms/pass")
-	b.ReportMetric(float64(matrix.Milliseconds())/passes, "matrix-ms/pass")
-	b.ReportMetric(float64(matrix)/float64(floor), "matrix/floor")
+}
+
+// idleProcesses starts n sleeping processes in a process group of their
+// own, standing for a busy host, and returns what kills and reaps them.
+func idleProcesses(b *testing.B, n int) (stop func()) {
+	b.Helper()
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		b.Skip("needs the sleep command to stand for a busy host's processes")
+	}
+	var cmds []*exec.Cmd
+	stop = func() {
+		if len(cmds) > 0 {
+			_ = syscall.Kill(-cmds[0].Process.Pid, syscall.SIGKILL)
+		}
+		for _, c := range cmds {
+			_ = c.Wait()
+		}
+		cmds = nil
+	}
+	for i := range n {
+		c := exec.Command(sleep, "3600")
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		if i > 0 {
+			c.SysProcAttr.Pgid = cmds[0].Process.Pid
+		}
+		if err := c.Start(); err != nil {
+			stop()
+			b.Fatalf("start idle process %d of %d: %v", i+1, n, err)
+		}
+		cmds = append(cmds, c)
+	}
+	return stop
 }
 
 func presentAll(set spawn.Set) bool {
