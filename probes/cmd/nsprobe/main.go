@@ -50,6 +50,7 @@ type config struct {
 	boottimeOffset  time.Duration
 	newPID          bool
 	confine         confineConfig
+	join            joinConfig
 
 	// timensFrom is set by a launcher on the observer it started: the time
 	// namespace the launcher is in, which the observer must not be in.
@@ -74,8 +75,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	if cfg.confine.descendant {
 		return beDescendant()
 	}
-	if cfg.timens {
-		return launchInTimeNamespace(cfg, stdout, stderr)
+	if cfg.staged() {
+		return launchStaged(cfg, stdout, stderr)
 	}
 	if cfg.timensFrom != nil {
 		return observeAfterExec(cfg, stdout, stderr)
@@ -132,6 +133,7 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 	})
 	fs.BoolVar(&cfg.newPID, "newpid", false, "with -timens: start the observer in a new pid namespace as well, as its pid 1")
 	defineConfineFlags(fs, &cfg.confine)
+	defineJoinFlags(fs, &cfg.join)
 	return fs
 }
 
@@ -162,6 +164,9 @@ func parseArgs(args []string) (*config, error) {
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	if cfg.timens && cfg.confine.any() {
 		return nil, errors.New("confinement actions cannot be combined with -timens; run them in a child without time offsets")
+	}
+	if err := checkJoin(cfg); err != nil {
+		return nil, err
 	}
 	if !cfg.timens {
 		for _, name := range []string{"monotonic-offset", "boottime-offset", "newpid"} {
