@@ -222,6 +222,9 @@ type Options struct {
 	Probe string
 	// Set is the namespaces the child is cloned into.
 	Set Set
+	// Join names existing namespaces the child joins after it is cloned
+	// (see Join); the zero value joins none.
+	Join Join
 	// Subcommand, when not empty, runs one observation instead of all.
 	Subcommand string
 	// Actions run inside the child before it observes.
@@ -257,6 +260,9 @@ func (o Options) validate() error {
 		return errors.New("validate options: no probe path given; build probes/cmd/nsprobe and pass its path")
 	}
 	if err := o.Actions.validate(o.Set); err != nil {
+		return err
+	}
+	if err := o.Join.validate(o.Set, o.Actions); err != nil {
 		return err
 	}
 	if o.Set.Has(User) {

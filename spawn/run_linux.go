@@ -20,6 +20,7 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 		args = append(args, opts.Subcommand)
 	}
 	args = append(args, opts.Actions.args()...)
+	args = append(args, opts.Join.args()...)
 	// The probe refuses every action in the namespaces of its parent.
 	parent, err := ownNamespaces(opts.Actions)
 	if err != nil {
