@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -40,6 +41,9 @@ type holdActions struct {
 	Hostname string `json:"hostname,omitempty"`
 	MsgKey   int32  `json:"msg_key,omitempty"`
 	Link     string `json:"link,omitempty"`
+	// Echo serves UDP echo on port 7 of every address of the holder's
+	// network namespace until it exits.
+	Echo bool `json:"echo,omitempty"`
 	// Host holds the host's namespaces, where the holder refuses to act.
 	Host map[string]probes.NSID `json:"host,omitempty"`
 }
@@ -109,7 +113,29 @@ func holdAct(a holdActions) error {
 			return fmt.Errorf("add link %s: %w", a.Link, err)
 		}
 	}
+	if a.Echo {
+		if err := newNS("net"); err != nil {
+			return err
+		}
+		conn, err := net.ListenPacket("udp", ":7")
+		if err != nil {
+			return fmt.Errorf("listen for udp echo: %w", err)
+		}
+		go serveEcho(conn)
+	}
 	return nil
+}
+
+// serveEcho sends every datagram back where it came from.
+func serveEcho(conn net.PacketConn) {
+	buf := make([]byte, 1500)
+	for {
+		n, from, err := conn.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		_, _ = conn.WriteTo(buf[:n], from)
+	}
 }
 
 // Holder is a process of the suite that holds namespaces for a spec.
