@@ -169,4 +169,3 @@ var _ = Describe("namespaces nested in namespaces of their kind", Label("nesting
 		Expect([]uint32{uid, gid}).To(Equal([]uint32{innerID, innerID}), "user: one level with the same map does not give the host id %d", innerID)
 	})
 })
-
