@@ -28,10 +28,14 @@ type Report struct {
 	Clock      *Clock               `json:"clock,omitempty"`
 	Caps       *Caps                `json:"caps,omitempty"`
 	Owners     map[string]Ownership `json:"owners,omitempty"`
-	Confine    *Confine             `json:"confine,omitempty"`
-	Actions    map[string]string    `json:"actions,omitempty"`
-	Launcher   *Launcher            `json:"launcher,omitempty"`
-	Errors     map[string]string    `json:"errors,omitempty"`
+	// Mqueues are the POSIX queues of the probe's ipc namespace, listed
+	// through an mqueue file system of its own, made where it mounts
+	// /proc (-mount-proc) and attached nowhere.
+	Mqueues  []string          `json:"mqueues,omitempty"`
+	Confine  *Confine          `json:"confine,omitempty"`
+	Actions  map[string]string `json:"actions,omitempty"`
+	Launcher *Launcher         `json:"launcher,omitempty"`
+	Errors   map[string]string `json:"errors,omitempty"`
 }
 
 // NSID identifies a namespace by the device and inode of its nsfs file, the

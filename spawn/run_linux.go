@@ -105,7 +105,7 @@ func ownNamespaces(a Actions) (string, error) {
 	if a.Hostname != "" || a.Domainname != "" {
 		kinds = append(kinds, "uts")
 	}
-	if a.MsgQueueKey != 0 {
+	if a.MsgQueueKey != 0 || a.MQueueName != "" {
 		kinds = append(kinds, "ipc")
 	}
 	if a.MountProc {

@@ -31,7 +31,9 @@
 //
 // Flags ask for actions, done before observing and in this order: set the
 // hostname and domainname (-hostname, -domainname), create a SysV message
-// queue (-msgq), mount a private /proc (-mount-proc), create a file
+// queue (-msgq) and a POSIX one (-mq), mount a private /proc (-mount-proc,
+// which also lists the POSIX queues of the probe's ipc namespace under
+// mqueues, through an mqueue file system of its own attached nowhere), create a file
 // (-create-file) and add a marker link (-marker-link). A failed action is
 // reported under the observation it affects (hostname, ipc, proc, user,
 // links) and every observation still runs. -timens with -monotonic-offset

@@ -37,6 +37,7 @@ type config struct {
 	hostname, domainname string
 	msgq                 bool
 	msgqKey              int32
+	mqName               string
 	mountProc            bool
 	createFile           string
 	markerLink           string
@@ -105,6 +106,13 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 			return errors.New("0 is IPC_PRIVATE, a queue no one can find by its key; give a non-zero key such as 4242")
 		}
 		cfg.msgq, cfg.msgqKey = true, int32(k)
+		return nil
+	})
+	fs.Func("mq", "create a POSIX message queue named `NAME` (no slash); needs a new ipc namespace", func(v string) error {
+		if v == "" || len(v) > 255 || strings.Contains(v, "/") {
+			return errors.New("not a queue name; give 1 to 255 bytes without a slash, such as nsverify-q")
+		}
+		cfg.mqName = v
 		return nil
 	})
 	fs.BoolVar(&cfg.mountProc, "mount-proc", false, "make / recursively private and mount a fresh /proc; needs a new mount namespace")

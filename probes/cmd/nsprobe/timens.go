@@ -101,6 +101,9 @@ func (cfg *config) observerArgs() []string {
 	if cfg.msgq {
 		args = append(args, "-msgq="+strconv.FormatInt(int64(cfg.msgqKey), 10))
 	}
+	if cfg.mqName != "" {
+		args = append(args, "-mq="+cfg.mqName)
+	}
 	if cfg.mountProc {
 		args = append(args, "-mount-proc")
 	}
