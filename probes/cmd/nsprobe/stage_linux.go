@@ -35,7 +35,10 @@ type stagePlan struct {
 	steps []stageStep
 	// what names each step for errors, and one more: the observer's fork.
 	// Only the launcher reads it.
-	what     []string
+	what []string
+	// proc is the caller's /proc, opened before the fork: the stage reads
+	// its own self/stat there, whatever mnt namespace it has joined.
+	proc     *os.File
 	statPath *byte
 	// exe is the probe's own binary, opened before the fork and executed
 	// by descriptor: after a mnt namespace is joined, no path of this
@@ -48,6 +51,7 @@ type stagePlan struct {
 	stdoutR, stdoutW *os.File
 	statusR, statusW *os.File
 
+	procFD        uintptr
 	sig           sigState
 	defaultAction [4]uint64
 	// Written by the stage in its own copy.
@@ -61,7 +65,7 @@ type stagePlan struct {
 func newStagePlan(argv, envv []string) (*stagePlan, error) {
 	p := &stagePlan{sig: newSigState()}
 	var err error
-	if p.statPath, err = syscall.BytePtrFromString("/proc/self/stat"); err != nil {
+	if p.statPath, err = syscall.BytePtrFromString("self/stat"); err != nil {
 		return nil, fmt.Errorf("prepare stage: %w", err)
 	}
 	if p.empty, err = syscall.BytePtrFromString(""); err != nil {
@@ -69,6 +73,10 @@ func newStagePlan(argv, envv []string) (*stagePlan, error) {
 	}
 	if p.exe, err = os.Open("/proc/self/exe"); err != nil {
 		return nil, fmt.Errorf("prepare stage: open own binary: %w", err)
+	}
+	if p.proc, err = os.Open("/proc"); err != nil {
+		p.close()
+		return nil, fmt.Errorf("prepare stage: open /proc: %w", err)
 	}
 	if p.argv, err = syscall.SlicePtrFromStrings(argv); err != nil {
 		return nil, fmt.Errorf("prepare stage arguments: %w", err)
@@ -110,7 +118,7 @@ func (p *stagePlan) write(path string, data []byte, what string) error {
 
 // close closes the binary and every pipe end still open.
 func (p *stagePlan) close() {
-	for _, f := range []*os.File{p.exe, p.stdoutR, p.stdoutW, p.statusR, p.statusW} {
+	for _, f := range []*os.File{p.exe, p.proc, p.stdoutR, p.stdoutW, p.statusR, p.statusW} {
 		if f != nil {
 			f.Close()
 		}
@@ -129,6 +137,7 @@ func (p *stagePlan) closeChildEnds() {
 // OS thread: the stage's Pdeathsig follows the thread that forked it.
 func (p *stagePlan) start() (int, error) {
 	p.what = append(p.what, "fork the observer")
+	p.procFD = p.proc.Fd()
 	pid, errno := forkStage(p, p.stdoutW.Fd(), p.statusW.Fd(), p.exe.Fd())
 	if errno != 0 {
 		return 0, fmt.Errorf("fork the stage: %w", errno)
@@ -173,7 +182,7 @@ func stage(p *stagePlan, stdoutFD, statusFD, exeFD uintptr) {
 	// The stage's own thread count, read where it matters: old kernels
 	// refuse any new thread from here on.
 	var n uintptr
-	fd, _, errno := syscall.RawSyscall6(unix.SYS_OPENAT, uintptr(atFDCWD), uintptr(unsafe.Pointer(p.statPath)), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+	fd, _, errno := syscall.RawSyscall6(unix.SYS_OPENAT, p.procFD, uintptr(unsafe.Pointer(p.statPath)), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
 	if errno == 0 {
 		n, _, _ = syscall.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&p.stat[0])), uintptr(len(p.stat)))
 		syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
