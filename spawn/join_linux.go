@@ -8,6 +8,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// stagePID moves a new pid namespace from the clone to the probe's stage
+// when the child joins namespaces: cloned into it, the probe would be pid
+// 1 and its observer a pid the host cannot name, while the stage, having
+// joined, unshares pid and forks the observer as pid 1 below the caller's
+// pid namespace (or the joined user namespace's), as the clone would.
+// With time offsets the stage already does (see command).
+func stagePID(o Options, flags uintptr, args []string) (uintptr, []string) {
+	if o.Join.empty() || !o.Set.Has(PID) || o.probeMakesTime() {
+		return flags, args
+	}
+	return flags &^ unix.CLONE_NEWPID, append(args, "-newpid")
+}
+
 // checkJoinFiles checks, before anything is cloned, that each path is a
 // namespace file of its kind (NS_GET_NSTYPE), so that a wrong path is bad
 // input rather than an EINVAL from the probe's setns.

@@ -81,3 +81,22 @@ func TestRunJoinsByPathAndByPidfdWithNewKinds(t *testing.T) {
 		}
 	}
 }
+
+func TestRunWithANewPIDNamespaceAndAJoinMakesTheObserverPID1ThatTheHostCanName(t *testing.T) {
+	requireRoot(t)
+	holder := startHolder(t, SetOf(Net))
+	res, err := Run(context.Background(), Options{Probe: probePath, Set: SetOf(PID), Join: Join{Paths: map[Kind]string{Net: fmt.Sprintf("/proc/%d/ns/net", holder)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Report
+	if got, want := r.NS["net"], nsOf(t, holder, Net); got != want {
+		t.Errorf("net namespace is %v, want the holder's %v", got, want)
+	}
+	if r.PID != 1 || len(r.NSpid) != 2 || r.NSpid[0] != res.HostPID {
+		t.Errorf("pid %d, NSpid %v, host pid %d: want pid 1 with the host pid first in NSpid", r.PID, r.NSpid, res.HostPID)
+	}
+	if got, own := r.NS["pid"], nsOf(t, os.Getpid(), PID); got == own {
+		t.Errorf("pid namespace is the caller's, want a new one")
+	}
+}

@@ -45,6 +45,7 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 			args = append(args, "-newpid")
 		}
 	}
+	flags, args = stagePID(opts, flags, args)
 
 	cmd = exec.CommandContext(ctx, opts.Probe, args...)
 	cmd.Env = opts.Env

@@ -53,7 +53,9 @@
 // nsenter's order (user first, then uid and gid 0 of the joined user
 // namespace, as nsenter does; pid and time apply to the observer the stage
 // forks after). -join-pidfd PID=KIND+KIND joins those kinds of process PID
-// in one setns through a pidfd (Linux 5.8 or later). The kinds joined are
+// in one setns through a pidfd (Linux 5.8 or later). With -newpid the stage
+// unshares a pid namespace after joining, so the observer is its pid 1.
+// The kinds joined are
 // listed under launcher.joined. A join that fails starts no observer: the
 // probe exits 1 and says which setns failed. Actions still need a new
 // namespace of their kind; a joined one is never changed.

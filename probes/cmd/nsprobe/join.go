@@ -108,7 +108,9 @@ func checkJoin(cfg *config) error {
 // addJoinSteps opens every namespace to join (or the pidfd) and adds the
 // stage's setns calls in JoinOrder: user first, then, as nsenter does, uid
 // and gid 0 of the joined user namespace, so that the observer is its
-// root. It returns the kinds joined and a function that closes what it
+// root. With -newpid (and without -timens, which unshares pid itself) the
+// stage then unshares pid, so that the observer is pid 1 of a namespace
+// below the joined user namespace's. It returns the kinds joined and a function that closes what it
 // opened, which the caller runs once the stage has started.
 func addJoinSteps(p *stagePlan, cfg *config) (joined []string, release func(), err error) {
 	var fds []int
@@ -135,6 +137,7 @@ func addJoinSteps(p *stagePlan, cfg *config) (joined []string, release func(), e
 		if flags&unix.CLONE_NEWUSER != 0 {
 			becomeRoot(p)
 		}
+		newPIDAfterJoin(p, cfg)
 		return joined, release, nil
 	}
 	for _, kind := range probes.JoinOrder {
@@ -153,7 +156,15 @@ func addJoinSteps(p *stagePlan, cfg *config) (joined []string, release func(), e
 			becomeRoot(p)
 		}
 	}
+	newPIDAfterJoin(p, cfg)
 	return joined, release, nil
+}
+
+// newPIDAfterJoin adds the unshare of -newpid, unless -timens does it.
+func newPIDAfterJoin(p *stagePlan, cfg *config) {
+	if cfg.newPID && !cfg.timens {
+		p.syscall("unshare pid namespace after joining", unix.SYS_UNSHARE, unix.CLONE_NEWPID, 0, 0)
+	}
 }
 
 // becomeRoot adds setresgid and setresuid to 0, in that order: after it

@@ -18,6 +18,7 @@ func TestParseArgsReadsTheNamespacesToJoin(t *testing.T) {
 		{[]string{"-join", "net=/run/netns/a,uts=/proc/42/ns/uts"}, joinConfig{paths: map[string]string{"net": "/run/netns/a", "uts": "/proc/42/ns/uts"}}},
 		{[]string{"-join", "user=/proc/1/ns/user", "-join", "mnt=/proc/1/ns/mnt"}, joinConfig{paths: map[string]string{"user": "/proc/1/ns/user", "mnt": "/proc/1/ns/mnt"}}},
 		{[]string{"-join-pidfd", "4242=uts+net"}, joinConfig{pid: 4242, pidKinds: []string{"uts", "net"}}},
+		{[]string{"-join", "net=/run/netns/a", "-newpid"}, joinConfig{paths: map[string]string{"net": "/run/netns/a"}}},
 	}
 	for _, c := range cases {
 		cfg, err := parseArgs(c.args)
@@ -46,6 +47,7 @@ func TestParseArgsRefusesJoinsItCannotHonour(t *testing.T) {
 		{[]string{"-join", "time=/a", "-timens"}, "give one of them"},
 		{[]string{"-join", "pid=/a", "-timens", "-newpid"}, "give one of them"},
 		{[]string{"-join", "net=/a", "-try-setgroups"}, "confinement actions"},
+		{[]string{"-newpid"}, "without -timens or -join"},
 	}
 	for _, c := range cases {
 		_, err := parseArgs(c.args)

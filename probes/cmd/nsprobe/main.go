@@ -139,7 +139,7 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 		cfg.timensFrom = &id
 		return err
 	})
-	fs.BoolVar(&cfg.newPID, "newpid", false, "with -timens: start the observer in a new pid namespace as well, as its pid 1")
+	fs.BoolVar(&cfg.newPID, "newpid", false, "with -timens or -join: start the observer in a new pid namespace as well, as its pid 1")
 	defineConfineFlags(fs, &cfg.confine)
 	defineJoinFlags(fs, &cfg.join)
 	return fs
@@ -177,10 +177,13 @@ func parseArgs(args []string) (*config, error) {
 		return nil, err
 	}
 	if !cfg.timens {
-		for _, name := range []string{"monotonic-offset", "boottime-offset", "newpid"} {
+		for _, name := range []string{"monotonic-offset", "boottime-offset"} {
 			if given[name] {
-				return nil, fmt.Errorf("-%s is given without -timens; offsets and -newpid only apply to the time namespace that -timens creates, so add -timens", name)
+				return nil, fmt.Errorf("-%s is given without -timens; offsets only apply to the time namespace that -timens creates, so add -timens", name)
 			}
+		}
+		if cfg.newPID && !cfg.joining() {
+			return nil, errors.New("-newpid is given without -timens or -join; it only applies to the observer their stage starts, so add one, or clone the probe into a new pid namespace")
 		}
 	}
 	return cfg, nil
