@@ -61,10 +61,20 @@ type IPCObject struct {
 // Proc is what a listing of /proc shows: the pids visible there, and
 // where /proc/self points (the probe's pid in the pid namespace that /proc
 // was mounted for).
+//
+// The listing is bounded, so that a report costs the same on a host with
+// thousands of processes: PIDs holds at most ProcListMax pids, and Complete
+// says whether that was all of them. What the oracles need does not grow
+// with the host: Self says where the probe finds itself, and a /proc of a
+// new pid namespace is small enough to list whole.
 type Proc struct {
-	PIDs []int  `json:"pids"`
-	Self string `json:"self,omitempty"`
+	PIDs     []int  `json:"pids"`
+	Complete bool   `json:"complete"`
+	Self     string `json:"self,omitempty"`
 }
+
+// ProcListMax is the most pids a report lists from /proc.
+const ProcListMax = 64
 
 // Links is the probe's network namespace as netlink reports it.
 type Links struct {

@@ -167,16 +167,16 @@ func explain(set Set, errno syscall.Errno, m *Machine) (x explanation, ok bool) 
 		}, true
 	case syscall.EPERM:
 		switch {
-		case user && !m.Root && m.UnprivilegedUsernsClone == 0:
+		case user && !m.adminInInitialUserNS() && m.UnprivilegedUsernsClone == 0:
 			return explanation{
 				"this kernel lets only root create user namespaces (kernel.unprivileged_userns_clone is 0)",
 				"run `sysctl -w kernel.unprivileged_userns_clone=1`, or run as root (sudo)",
 			}, true
-		case user && !m.Root && m.AppArmorRestrictUnprivilegedUserns == 1:
+		case user && !m.adminInInitialUserNS() && m.AppArmorRestrictUnprivilegedUserns == 1:
 			return explainAppArmor(), true
-		case !user && !m.Root:
+		case !user && !m.Has(CapSysAdmin):
 			return explanation{
-				fmt.Sprintf("creating %s namespaces needs CAP_SYS_ADMIN, which this process (%s) lacks", set, m.who()),
+				fmt.Sprintf("creating %s namespaces needs CAP_SYS_ADMIN over this process's user namespace, which this process (%s) lacks", set, m.Who()),
 				"run as root (sudo), or add user to the set so that the others are created inside a new user namespace",
 			}, true
 		case m.Seccomp == "filter":
@@ -190,7 +190,7 @@ func explain(set Set, errno syscall.Errno, m *Machine) (x explanation, ok bool) 
 		}, true
 	case syscall.EACCES:
 		switch {
-		case user && !m.Root && m.AppArmorRestrictUnprivilegedUserns == 1:
+		case user && !m.adminInInitialUserNS() && m.AppArmorRestrictUnprivilegedUserns == 1:
 			return explainAppArmor(), true
 		case user:
 			return explanation{
@@ -250,9 +250,9 @@ func explainNoMaps(m *Machine) explanation {
 		"the child asked for uid/gid 0 in a new user namespace that has no uid/gid map (there setgroups fails with EPERM and setgid with EINVAL, after the clone and before exec)",
 		"give uid and gid maps (e.g. 0 0 1), which Run does unless Options.NoMaps is set",
 	}
-	if !m.Root {
-		x.cause += fmt.Sprintf(", or the maps name ids other than this process's own (%s may map only itself and must deny setgroups)", m.who())
-		x.remedy += "; without root, map only your own uid and gid (0 <uid> 1)"
+	if !m.Has(CapSetuid) || !m.Has(CapSetgid) {
+		x.cause += fmt.Sprintf(", or the maps name ids other than this process's own (%s, without CAP_SETUID and CAP_SETGID, may map only itself and must deny setgroups)", m.Who())
+		x.remedy += "; without them, map only your own uid and gid (0 <uid> 1)"
 	}
 	return x
 }

@@ -14,7 +14,7 @@ import (
 // edit changes them.
 func machine(edit func(m *Machine)) *Machine {
 	m := &Machine{
-		Kernel: "6.8.0-45-generic", EUID: 0, CapSysAdmin: true, Root: true,
+		Kernel: "6.8.0-45-generic", Privilege: rootPrivilege(),
 		UnprivilegedUsernsClone: -1, AppArmorRestrictUnprivilegedUserns: -1,
 		RootPropagation: "shared", CgroupLayout: "v2", Seccomp: "disabled",
 		Limits: map[Kind]int64{}, Present: map[Kind]bool{},
@@ -46,7 +46,19 @@ func centos7Boot(m *Machine) {
 	}
 }
 
-func unprivileged(m *Machine) { m.EUID, m.CapSysAdmin, m.Root = 1000, false, false }
+// rootPrivilege is root in the initial user namespace with every
+// capability, over every namespace it runs in.
+func rootPrivilege() Privilege {
+	p := Privilege{InitialUserNS: true, CapEff: 1<<41 - 1, UIDMap: IdentityMap(), GIDMap: IdentityMap()}
+	for _, k := range Kinds {
+		if k != User {
+			p.Owners = append(p.Owners, Ownership{Kind: k, Owner: "4:4026531837", Held: true})
+		}
+	}
+	return p
+}
+
+func unprivileged(m *Machine) { m.EUID, m.CapEff = 1000, 0 }
 
 func cloneError(set Set, errno syscall.Errno) *Error {
 	return &Error{Set: set, Op: "clone probe", Err: &os.PathError{Op: "fork/exec", Path: "/usr/bin/sh", Err: errno}}
@@ -98,7 +110,7 @@ func TestDiagnoseExplainsEachErrnoFromTheMachineFacts(t *testing.T) {
 				"failed with EINVAL: the child asked for uid/gid 0 in a new user namespace that has no uid/gid map"}},
 		{"no maps, unprivileged",
 			SetOf(User), syscall.EPERM, machine(unprivileged), []string{
-				"that has no uid/gid map", "or the maps name ids other than this process's own (euid 1000 may map only itself",
+				"that has no uid/gid map", "or the maps name ids other than this process's own (uid 1000 in the initial user namespace, without CAP_SYS_ADMIN, without CAP_SETUID and CAP_SETGID, may map only itself",
 				"map only your own uid and gid (0 <uid> 1)"}},
 		{"Debian, unprivileged user namespaces off",
 			SetOf(User), syscall.EPERM, machine(func(m *Machine) { unprivileged(m); m.UnprivilegedUsernsClone = 0 }), []string{
@@ -117,11 +129,11 @@ func TestDiagnoseExplainsEachErrnoFromTheMachineFacts(t *testing.T) {
 				"that has no uid/gid map"}},
 		{"not root, no user in the set",
 			SetOf(UTS, Net), syscall.EPERM, machine(unprivileged), []string{
-				"clone(CLONE_NEWUTS|CLONE_NEWNET) failed with EPERM: creating uts+net namespaces needs CAP_SYS_ADMIN, which this process (euid 1000) lacks",
+				"clone(CLONE_NEWUTS|CLONE_NEWNET) failed with EPERM: creating uts+net namespaces needs CAP_SYS_ADMIN over this process's user namespace, which this process (uid 1000 in the initial user namespace, without CAP_SYS_ADMIN) lacks",
 				"remedy: run as root (sudo), or add user to the set"}},
 		{"root in a container without CAP_SYS_ADMIN",
-			SetOf(MNT), syscall.EPERM, machine(func(m *Machine) { m.CapSysAdmin, m.Root = false, false }), []string{
-				"which this process (euid 0 without CAP_SYS_ADMIN) lacks"}},
+			SetOf(MNT), syscall.EPERM, machine(func(m *Machine) { m.CapEff &^= 1 << CapSysAdmin }), []string{
+				"which this process (uid 0 in the initial user namespace, without CAP_SYS_ADMIN) lacks"}},
 		{"a container's seccomp profile",
 			SetOf(PID, Net), syscall.EPERM, machine(func(m *Machine) { m.Seccomp = "filter" }), []string{
 				"a seccomp filter on this process (Seccomp: 2 in /proc/self/status", "refuses CLONE_NEWPID|CLONE_NEWNET",

@@ -7,8 +7,14 @@
 // through a pidfd, from a single-threaded stage of the probe, never from
 // the caller.
 //
-// Privilege: creating any namespace but user needs CAP_SYS_ADMIN; a caller
-// without it can still create a user namespace and, inside it, the others.
+// Privilege: creating any namespace but user needs CAP_SYS_ADMIN over the
+// caller's user namespace; a caller without it can still create a user
+// namespace and, inside it, the others. What a caller may change in the
+// namespaces it runs in is a matter of capabilities and ownership, not of
+// its uid: uid 0 in a user namespace other than the initial one holds
+// nothing over the host's network or mounts. Detect reads that once
+// (Privilege, from NS_GET_USERNS on /proc/self/ns/*) for the preflight and
+// the suite to decide from.
 //
 // What it must never do: call setns or unshare in the caller's own process
 // (every namespace is made by clone for the child alone), or leave a child

@@ -21,18 +21,15 @@ const DetectChildEnv = "NSVERIFY_DETECT_CHILD"
 
 // Machine holds the facts about this machine that decide whether namespaces
 // can be created, all read without starting a process: sysctls, module
-// parameters, /proc/self/status and /proc/self/mountinfo.
+// parameters, /proc/self/status, /proc/self/mountinfo and the owners of
+// this process's namespaces.
 type Machine struct {
 	// Kernel is the kernel release, as uname -r prints it.
 	Kernel string `json:"kernel"`
-	// EUID is the effective uid of this process.
-	EUID int `json:"euid"`
-	// CapSysAdmin says whether this process has CAP_SYS_ADMIN in its
-	// effective set (in its own user namespace).
-	CapSysAdmin bool `json:"cap_sys_admin"`
-	// Root is EUID 0 and CapSysAdmin: what creating any namespace but user
-	// needs.
-	Root bool `json:"root"`
+	// Privilege is what this process may do over the namespaces it runs
+	// in: whether it is in the initial user namespace, its capabilities
+	// and over which namespaces they count.
+	Privilege
 	// UserNamespaceEnable is the user_namespace.enable boot parameter
 	// ("Y" or "N") of CentOS and RHEL 7 kernels; empty where it is absent.
 	UserNamespaceEnable string `json:"user_namespace_enable,omitempty"`
@@ -68,7 +65,8 @@ type KindSupport struct {
 	// InUserNS).
 	Creatable bool `json:"creatable"`
 	// InUserNS says the child was cloned with CLONE_NEWUSER as well, since
-	// this process is not root and may create the other kinds only there.
+	// this process lacks CAP_SYS_ADMIN and may create the other kinds only
+	// there.
 	InUserNS bool `json:"in_user_ns,omitempty"`
 	// Errno is the symbolic errno of the failed clone ("EINVAL"), Error
 	// the failure as reported.
@@ -108,9 +106,9 @@ var (
 // the machine facts and by cloning one throwaway child per kind that runs
 // `exe ns` with DetectChildEnv=1 in its environment. The children are
 // cloned (never unshared in this process), die with it, and are waited for.
-// When this process is not root, each kind but user is tried inside a new
-// user namespace mapping the caller to root, since that is the only place
-// an unprivileged process may create it.
+// When this process lacks CAP_SYS_ADMIN over its user namespace, each kind
+// but user is tried inside a new user namespace mapping the caller to root,
+// since that is the only place it may create them.
 //
 // On systems other than Linux it starts no child, and Features.Error says
 // that namespaces are Linux-only.
@@ -128,9 +126,10 @@ func Detect(exe string) *Features {
 }
 
 // detectSet is the set Detect clones a child into to find out whether
-// kind k can be created: k alone, with user too when not root.
+// kind k can be created: k alone, with user too when this process may not
+// create namespaces in its own user namespace.
 func detectSet(k Kind, m *Machine) Set {
-	if !m.Root {
+	if ok, _ := m.CanCreate(SetOf(k)); !ok {
 		return SetOf(k, User)
 	}
 	return SetOf(k)
@@ -185,14 +184,15 @@ func (f *Features) Kind(k Kind) KindSupport {
 // set on this machine. When it cannot, reason names the first kind that
 // fails, says why and gives the remedy; a set without user that needs
 // CAP_SYS_ADMIN which this process lacks gets a reason starting with
-// "needs root:".
+// "needs CAP_SYS_ADMIN".
 func (f *Features) Supports(set Set) (ok bool, reason string) {
 	if f.Error != "" {
 		return false, "cannot tell: " + f.Error
 	}
-	if !f.Root && set != None && !set.Has(User) {
-		return false, fmt.Sprintf("needs root: creating %s namespaces needs CAP_SYS_ADMIN, which this process (%s) lacks; run as root (sudo), or add user to the set so that they are created inside a new user namespace",
-			set, f.who())
+	if set != None && !set.Has(User) {
+		if ok, reason := f.CanCreate(set); !ok {
+			return false, reason
+		}
 	}
 	// User first: without it, an unprivileged caller can create nothing.
 	order := set.Kinds()
@@ -205,18 +205,6 @@ func (f *Features) Supports(set Set) (ok bool, reason string) {
 		}
 	}
 	return true, ""
-}
-
-// who describes this process's privilege, for messages.
-func (m *Machine) who() string {
-	switch {
-	case m.Root:
-		return "euid 0 with CAP_SYS_ADMIN"
-	case m.EUID == 0:
-		return "euid 0 without CAP_SYS_ADMIN"
-	default:
-		return "euid " + strconv.Itoa(m.EUID)
-	}
 }
 
 // mountFacts returns the propagation of / and the cgroup layout.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -71,7 +70,6 @@ func tryClone(exe string, set Set, wantExit bool) error {
 // readMachine reads the machine facts. It starts no process.
 func readMachine() *Machine {
 	m := &Machine{
-		EUID:                               os.Geteuid(),
 		UserNamespaceEnable:                strings.TrimSpace(readString("/sys/module/user_namespace/parameters/enable")),
 		UnprivilegedUsernsClone:            int(readInt("/proc/sys/kernel/unprivileged_userns_clone")),
 		AppArmorRestrictUnprivilegedUserns: int(readInt("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")),
@@ -82,43 +80,34 @@ func readMachine() *Machine {
 	if err := unix.Uname(&uts); err == nil {
 		m.Kernel = unix.ByteSliceToString(uts.Release[:])
 	}
-	m.CapSysAdmin, m.Seccomp = readStatus()
-	m.Root = m.EUID == 0 && m.CapSysAdmin
+	m.Seccomp = readSeccomp()
 	for _, k := range Kinds {
 		m.Limits[k] = readInt("/proc/sys/user/max_" + string(k) + "_namespaces")
 		m.Present[k] = Present(k)
 	}
 	m.RootPropagation, m.CgroupLayout = "unknown", "unknown"
+	var mounts []probes.Mount
 	if f, err := os.Open("/proc/self/mountinfo"); err == nil {
-		mounts, err := probes.ParseMountinfo(f)
+		mounts, err = probes.ParseMountinfo(f)
 		f.Close()
 		if err == nil {
 			m.RootPropagation, m.CgroupLayout = mountFacts(mounts)
 		}
 	}
+	m.Privilege = readPrivilege(mounts)
 	return m
 }
 
-// readStatus reads CAP_SYS_ADMIN in CapEff and the Seccomp mode from
-// /proc/self/status.
-func readStatus() (capSysAdmin bool, seccomp string) {
+// readSeccomp reads the Seccomp mode from /proc/self/status.
+func readSeccomp() string {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		return false, ""
+		return ""
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		key, value, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		value = strings.TrimSpace(value)
-		switch key {
-		case "CapEff":
-			caps, err := strconv.ParseUint(value, 16, 64)
-			capSysAdmin = err == nil && caps&(1<<unix.CAP_SYS_ADMIN) != 0
-		case "Seccomp":
-			seccomp = map[string]string{"0": "disabled", "1": "strict", "2": "filter"}[value]
+		if value, ok := strings.CutPrefix(line, "Seccomp:"); ok {
+			return map[string]string{"0": "disabled", "1": "strict", "2": "filter"}[strings.TrimSpace(value)]
 		}
 	}
-	return capSysAdmin, seccomp
+	return ""
 }

@@ -56,13 +56,13 @@ func childDone(role string) string { return "child " + role + ": done" }
 func nsString(id probes.NSID) string { return fmt.Sprintf("%d:%d", id.Dev, id.Ino) }
 
 func TestDetectFindsEveryKindOfThisMachine(t *testing.T) {
-	requireRoot(t)
+	require(t)(ReadPrivilege().CanCreate(All.Without(User)))
 	f := detect(probePath)
 	if f.Error != "" {
 		t.Fatalf("detection failed: %s", f.Error)
 	}
-	if !f.Root || f.EUID != 0 || !f.CapSysAdmin {
-		t.Errorf("as root, Detect says root=%v euid=%d cap_sys_admin=%v", f.Root, f.EUID, f.CapSysAdmin)
+	if f.EUID != 0 || !f.Has(CapSysAdmin) {
+		t.Errorf("as root, Detect says euid=%d, %s", f.EUID, f.Who())
 	}
 	if f.Kernel == "" || f.CgroupLayout == "unknown" || f.RootPropagation == "unknown" {
 		t.Errorf("machine facts missing: kernel %q, cgroup layout %q, propagation of / %q", f.Kernel, f.CgroupLayout, f.RootPropagation)
@@ -147,6 +147,7 @@ func TestUserNamespacesTurnedOffAreDiagnosedAndSkipped(t *testing.T) {
 		checkUserNamespacesOff(t)
 		return
 	}
+	requireIdentityMaps(t)
 	requireKind(t, User)
 	out := reexec(t, "no-userns", &syscall.SysProcAttr{
 		Cloneflags:                 syscall.CLONE_NEWUSER,
@@ -196,8 +197,8 @@ func checkUserNamespacesOff(t *testing.T) {
 	t.Logf("Run said: %v", err)
 
 	f := Detect(probePath)
-	if !f.Root {
-		t.Errorf("root with every capability of its user namespace is not root: %s", f.who())
+	if ok, reason := f.CanCreate(SetOf(UTS)); !ok || f.InitialUserNS {
+		t.Errorf("root with every capability of a user namespace of its own: initial user namespace %v, may create uts: %v %s", f.InitialUserNS, ok, reason)
 	}
 	user := f.Kind(User)
 	if user.Supported() || user.Errno != "ENOSPC" {
@@ -232,7 +233,7 @@ func TestAKindTheKernelRefusesIsReportedAndTheOthersStillWork(t *testing.T) {
 		childWithoutCgroupNamespaces(t)
 		return
 	}
-	requireRoot(t)
+	require(t)(ReadPrivilege().CanCreate(All.Without(User)))
 	requireKind(t, Cgroup)
 	if err := kernelsim.Supported(); err != nil {
 		t.Skip(err)
@@ -310,8 +311,8 @@ func TestReadMachineReadsThisProcess(t *testing.T) {
 	if m.EUID != os.Geteuid() {
 		t.Errorf("euid %d, want %d", m.EUID, os.Geteuid())
 	}
-	if m.Root != (os.Geteuid() == 0 && m.CapSysAdmin) {
-		t.Errorf("root=%v with euid %d and cap_sys_admin=%v", m.Root, m.EUID, m.CapSysAdmin)
+	if m.UserNS == "" || len(m.UIDMap) == 0 || len(m.GIDMap) == 0 {
+		t.Errorf("the own user namespace was not read: %+v", m.Privilege)
 	}
 	if m.Seccomp == "" {
 		t.Error("the seccomp mode was not read")

@@ -4,7 +4,6 @@ package spawn
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 )
 
@@ -24,7 +23,7 @@ func detect(exe string) *Features {
 func readMachine() *Machine {
 	m := &Machine{
 		Kernel:                             runtime.GOOS,
-		EUID:                               os.Geteuid(),
+		Privilege:                          readPrivilege(nil),
 		UnprivilegedUsernsClone:            -1,
 		AppArmorRestrictUnprivilegedUserns: -1,
 		RootPropagation:                    "unknown",

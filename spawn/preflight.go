@@ -17,8 +17,8 @@ const (
 )
 
 // WriteTable writes what Detect found as a table for people to read, in the
-// manner of check-config.sh: a header with the machine facts (kernel,
-// privilege, cgroup layout, propagation of /, the distribution switches for
+// manner of check-config.sh: a header with the machine facts (kernel, who
+// runs it and which of the host's namespaces it may change, cgroup layout, propagation of /, the distribution switches for
 // user namespaces), then one row per kind saying whether it is supported,
 // its limit, and why not and what to do. With color, it uses ANSI colours;
 // ask for them only on a terminal (see ColorWanted).
@@ -31,13 +31,12 @@ func (f *Features) WriteTable(w io.Writer, color bool) error {
 	}
 	var b strings.Builder
 	b.WriteString(paint(ansiBold, "nsverify preflight: which namespaces can this machine create?") + "\n")
-	root := "no (" + f.who() + ")"
-	if f.Root {
-		root = "yes (" + f.who() + ")"
-	}
+	runs, change, create := f.describe()
 	fields := [][2]string{
 		{"kernel", f.Kernel},
-		{"root", root},
+		{"runs as", runs},
+		{"can change", change},
+		{"can create", create},
 		{"cgroup layout", describeCgroups(f.CgroupLayout)},
 		{"propagation of /", describePropagation(f.RootPropagation)},
 		{"seccomp", orUnknown(f.Seccomp)},
@@ -75,7 +74,7 @@ func (f *Features) WriteTable(w io.Writer, color bool) error {
 		}
 		note := strings.TrimPrefix(ks.Reason, string(ks.Kind)+": ")
 		if ks.Supported() && ks.InUserNS {
-			note = "inside a new user namespace only (this process is not root)"
+			note = "inside a new user namespace only (this process lacks CAP_SYS_ADMIN)"
 		}
 		line := fmt.Sprintf("  %-7s %s %s %s", ks.Kind, yesCell, limitCell, note)
 		b.WriteString(strings.TrimRight(line, " ") + "\n")

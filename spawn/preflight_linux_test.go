@@ -20,8 +20,9 @@ func TestWriteTableForAnUnprivilegedUserAndABrokenDetection(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"  root              no (euid 1000)\n",
-		"  uts     yes        15000   inside a new user namespace only (this process is not root)\n",
+		"  runs as           uid 1000 in the initial user namespace, holding none of CAP_SYS_ADMIN",
+		"  can change        none of the host's namespaces\n",
+		"  uts     yes        15000   inside a new user namespace only (this process lacks CAP_SYS_ADMIN)\n",
 		"  user    yes        15000\n",
 	} {
 		if !strings.Contains(b.String(), want) {
@@ -99,7 +100,7 @@ func TestNspreflightReportsThisMachine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a binary")
 	}
-	requireRoot(t)
+	require(t)(ReadPrivilege().CanCreate(All.Without(User)))
 	exe := buildPreflight(t)
 
 	out, err := exec.CommandContext(t.Context(), exe).Output()
@@ -129,8 +130,8 @@ func TestNspreflightReportsThisMachine(t *testing.T) {
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("nspreflight -json printed %s: %v", out, err)
 	}
-	if got.Exe != exe || got.Error != "" || !got.Root || len(got.Kinds) != len(Kinds) {
-		t.Errorf("nspreflight -json: exe %q error %q root %v, %d kinds", got.Exe, got.Error, got.Root, len(got.Kinds))
+	if got.Exe != exe || got.Error != "" || !got.Has(CapSysAdmin) || got.InitialUserNS != want.InitialUserNS || len(got.Kinds) != len(Kinds) {
+		t.Errorf("nspreflight -json: exe %q error %q, %s, %d kinds", got.Exe, got.Error, got.Who(), len(got.Kinds))
 	}
 	for i, ks := range got.Kinds {
 		if ks.Supported() != want.Kinds[i].Supported() {
@@ -149,7 +150,9 @@ func TestNspreflightRunsRootless(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a binary")
 	}
-	requireRoot(t)
+	// Switching to uid and gid 65534 takes what mapping them does.
+	nobody := []IDMap{{Inside: 65534, Outside: 65534, Count: 1}}
+	require(t)(ReadPrivilege().CanMapIDs(nobody, nobody))
 	exe := buildPreflight(t)
 	cmd := exec.CommandContext(t.Context(), exe, "-json")
 	cmd.Dir = "/"
@@ -162,10 +165,10 @@ func TestNspreflightRunsRootless(t *testing.T) {
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("nspreflight -json printed %s: %v", out, err)
 	}
-	if got.Root || got.EUID != 65534 || got.Error != "" {
-		t.Fatalf("as nobody: root %v euid %d error %q", got.Root, got.EUID, got.Error)
+	if got.Has(CapSysAdmin) || got.EUID != 65534 || got.Error != "" || len(got.Changeable()) != 0 {
+		t.Fatalf("as nobody: %s, can change %v, error %q", got.Who(), got.Changeable(), got.Error)
 	}
-	if ok, reason := got.Supports(SetOf(UTS)); ok || !strings.HasPrefix(reason, "needs root: ") {
+	if ok, reason := got.Supports(SetOf(UTS)); ok || !strings.HasPrefix(reason, "needs CAP_SYS_ADMIN over its own user namespace: ") {
 		t.Errorf("Supports(uts) as nobody = %v, %q", ok, reason)
 	}
 	m := readMachine()

@@ -31,7 +31,9 @@ func TestWriteTableSaysWhatIsSupportedAndWhatToDo(t *testing.T) {
 	}
 	for _, want := range []string{
 		"  kernel            3.10.0-1160.el7.x86_64\n",
-		"  root              yes (euid 0 with CAP_SYS_ADMIN)\n",
+		"  runs as           uid 0 in the initial user namespace, holding CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SETUID, CAP_SETGID, CAP_SYS_RESOURCE\n",
+		"  can change        every host namespace (uts, ipc, pid, mnt, net, cgroup, time)\n",
+		"  can create        namespaces of every kind, owned by its user namespace (CAP_SYS_ADMIN over it)\n",
 		"  cgroup layout     v1 (cgroup hierarchies only)\n",
 		"  propagation of /  shared (a mount namespace must make / private before it mounts anything; the probe does)\n",
 		"  setns by pidfd    no: kernel 3.10.0-1160.el7.x86_64 is older than 5.8, where setns learnt to take a pidfd; join by /proc/PID/ns paths instead, or boot 5.8 or later\n",
@@ -65,8 +67,13 @@ func TestFeaturesMarshalToJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got struct {
-		Kernel       string `json:"kernel"`
-		Root         bool   `json:"root"`
+		Kernel  string `json:"kernel"`
+		EUID    int    `json:"euid"`
+		Initial bool   `json:"initial_user_ns"`
+		Owners  []struct {
+			Kind string `json:"kind"`
+			Held bool   `json:"held"`
+		} `json:"owners"`
 		CgroupLayout string `json:"cgroup_layout"`
 		Unpriv       int    `json:"unprivileged_userns_clone"`
 		Kinds        []struct {
@@ -82,7 +89,7 @@ func TestFeaturesMarshalToJSON(t *testing.T) {
 	if err := json.Unmarshal(data, &got); err != nil {
 		t.Fatalf("unmarshal %s: %v", data, err)
 	}
-	if got.Kernel != "3.10.0-1160.el7.x86_64" || !got.Root || got.CgroupLayout != "v1" || got.Unpriv != -1 || len(got.Kinds) != 8 {
+	if got.Kernel != "3.10.0-1160.el7.x86_64" || got.EUID != 0 || !got.Initial || len(got.Owners) != 7 || !got.Owners[5].Held || got.CgroupLayout != "v1" || got.Unpriv != -1 || len(got.Kinds) != 8 {
 		t.Errorf("machine facts did not survive JSON: %s", data)
 	}
 	user := got.Kinds[4]

@@ -63,21 +63,16 @@ func ownCgroup2Path() (string, error) {
 // host sees the child at.
 func DedicatedCgroup() (dir, hostPath string) {
 	GinkgoHelper()
-	needsHostRoot()
+	needs(features.CanMakeCgroup())
 	mount, err := cgroup2Mount()
-	if err != nil {
-		Skip("the cgroup oracle needs a cgroup v2 hierarchy to clone the child into a cgroup of its own (" + err.Error() + "); mount one, e.g. at /sys/fs/cgroup/unified")
-	}
+	Expect(err).NotTo(HaveOccurred())
 	own, err := ownCgroup2Path()
-	if err != nil {
-		Skip("the cgroup oracle needs the suite's own cgroup v2 path (" + err.Error() + ")")
-	}
+	Expect(err).NotTo(HaveOccurred())
 	hostPath = filepath.Join(own, "nsverify-"+randomHex(6))
 	dir = filepath.Join(mount, hostPath)
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		Skip(fmt.Sprintf("the cgroup oracle needs a cgroup of its own, and making %s failed (%v); run as root on a host whose cgroup v2 hierarchy is writable", dir, err))
-	}
+	Expect(os.Mkdir(dir, 0o755)).To(Succeed(), "make a cgroup for the child, which this process (%s) may", features.Who())
 	deferCleanup(func() { Expect(removeCgroup(dir)).To(Succeed(), "remove the child's cgroup %s", dir) })
+	chooseCgroup(dir, hostPath)
 	return dir, hostPath
 }
 
@@ -136,15 +131,18 @@ func enterSuiteCgroup() string {
 }
 
 // childCgroup puts opts's child where the cgroup oracle can judge it and
-// returns the path the host sees it at. Rootless, where no cgroup can be
-// made, it returns "" and the cgroup kind is judged by identity alone.
+// returns the path the host sees it at. Where this process may make no
+// cgroup (see spawn.Privilege.CanMakeCgroup), the child stays in the
+// suite's own cgroup, as every child does; with no cgroup v2 path to name
+// it returns "" and the cgroup kind is judged by identity alone.
 func childCgroup(opts *spawn.Options) string {
 	GinkgoHelper()
 	if suiteCgroup != "" {
 		return suiteCgroup
 	}
-	if !isRoot() {
-		return ""
+	if ok, _ := features.CanMakeCgroup(); !ok {
+		own, _ := ownCgroup2Path()
+		return own
 	}
 	dir, hostPath := DedicatedCgroup()
 	opts.CgroupDir = dir

@@ -4,8 +4,6 @@ package suite
 
 import (
 	"context"
-	"os"
-	"slices"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -37,13 +35,22 @@ type Child struct {
 	Report  *probes.Report
 
 	MonotonicBefore, BoottimeBefore int64
+	MonotonicAfter, BoottimeAfter   int64
 	MountinfoBefore, MountinfoAfter []byte
 	HostnameAfter, DomainnameAfter  string
 	HostMsgKeysAfter                []int32
 	HostLinksAfter                  []string
-	// CgroupHostPath is where the host sees the dedicated cgroup the child
-	// was cloned into, or empty when it was not given one.
+	// HostLinksBefore and HostSysvBefore/After are read around a child
+	// that shares net or ipc, for the oracles that compare its view with
+	// the host's: nil when the child does not share that kind.
+	HostLinksBefore               []string
+	HostSysvBefore, HostSysvAfter []string
+	// CgroupHostPath is where the host sees the cgroup the child was
+	// placed in, or empty when it cannot be named.
 	CgroupHostPath string
+	// CgroupSeen is what the host read of the child in the dedicated
+	// cgroup the spec chose for it, or nil when it chose none.
+	CgroupSeen *cgroupSighting
 }
 
 // PlanFor returns the options that let every oracle speak for set: each kind
@@ -77,7 +84,7 @@ func PlanFor(set spawn.Set, m Markers) spawn.Options {
 // the report to the spec so a failure shows inside and host side by side.
 func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 	GinkgoHelper()
-	needsRoot(opts.Set)
+	needsCreate(opts.Set)
 	needsKinds(opts.Set)
 	c := &Child{Set: opts.Set, Opts: opts, Markers: m}
 	undoIfLeaked(opts)
@@ -88,11 +95,38 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 	if a.MountProc {
 		c.MountinfoBefore = hostMountinfo()
 	}
+	shareNet, shareIPC := !opts.Set.Has(spawn.Net), !opts.Set.Has(spawn.IPC)
+	var err error
+	if shareNet {
+		c.HostLinksBefore, err = hostLinkNames()
+		Expect(err).NotTo(HaveOccurred(), "net: read the host's links before the child in %s", opts.Set)
+	}
+	if shareIPC {
+		c.HostSysvBefore, err = hostSysvObjects()
+		Expect(err).NotTo(HaveOccurred(), "ipc: read the host's SysV objects before the child in %s", opts.Set)
+	}
+	var seen func() *cgroupSighting
+	if chosen.dir != "" {
+		seen = watchCgroup(chosen.dir)
+	}
 	c.MonotonicBefore = clockNow(unix.CLOCK_MONOTONIC)
 	c.BoottimeBefore = clockNow(unix.CLOCK_BOOTTIME)
 	res, err := spawn.Run(ctx, opts)
+	c.MonotonicAfter = clockNow(unix.CLOCK_MONOTONIC)
+	c.BoottimeAfter = clockNow(unix.CLOCK_BOOTTIME)
+	if seen != nil {
+		c.CgroupSeen = seen()
+	}
 	Expect(err).NotTo(HaveOccurred(), "run the probe in %s", opts.Set)
 	c.Result, c.Report = res, res.Report
+	if shareNet {
+		c.HostLinksAfter, err = hostLinkNames()
+		Expect(err).NotTo(HaveOccurred(), "net: read the host's links after the child in %s", opts.Set)
+	}
+	if shareIPC {
+		c.HostSysvAfter, err = hostSysvObjects()
+		Expect(err).NotTo(HaveOccurred(), "ipc: read the host's SysV objects after the child in %s", opts.Set)
+	}
 	if a.MountProc {
 		c.MountinfoAfter = hostMountinfo()
 	}
@@ -107,34 +141,41 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 		Expect(err).NotTo(HaveOccurred())
 	}
 	addReportEntry("child "+opts.Set.String(), map[string]any{
-		"set":         opts.Set.String(),
-		"args":        res.Args,
-		"pid":         res.PID,
-		"host_pid":    res.HostPID,
-		"report":      res.Report,
-		"host_report": host.Report,
+		"set":      opts.Set.String(),
+		"args":     res.Args,
+		"pid":      res.PID,
+		"host_pid": res.HostPID,
+		"report":   res.Report,
+		"host":     host.Compared(),
 	})
 	return c
 }
 
-// needsRoot skips a spec whose set cannot be made without root: any set
-// without user (an ordinary user can create the other kinds only inside a
-// user namespace of its own).
-func needsRoot(set spawn.Set) {
-	if !isRoot() && !set.Has(spawn.User) {
-		Skip("needs root: creating namespaces outside a user namespace needs CAP_SYS_ADMIN in the initial user namespace; run the suite with sudo")
+// needsCreate skips a spec whose set holds kinds but not user when this
+// process lacks CAP_SYS_ADMIN over its own user namespace: it may then
+// create the other kinds only inside a new user namespace.
+func needsCreate(set spawn.Set) {
+	if set == spawn.None || set.Has(spawn.User) {
+		return
+	}
+	needs(features.CanCreate(set))
+}
+
+// needs skips the spec with reason unless ok. The privilege checks of
+// spawn.Privilege return both, the reason naming the capability, the
+// namespace it is needed over and the remedy.
+func needs(ok bool, reason string) {
+	if !ok {
+		Skip(reason)
 	}
 }
 
-// needsHostRoot skips a spec that changes the host itself (a marker link,
-// a cgroup) when the suite is not root.
-func needsHostRoot() {
-	if !isRoot() {
-		Skip("needs root: this spec adds a marker to the host (a link or a cgroup), which needs CAP_NET_ADMIN or CAP_SYS_ADMIN; run the suite with sudo")
-	}
+// canAddHostLink says whether this process may add a marker link to the
+// host's network namespace: it needs CAP_NET_ADMIN over it, which root in a
+// user namespace of its own lacks.
+func canAddHostLink() (bool, string) {
+	return features.NeedOver(spawn.Net, spawn.CapNetAdmin, "add a marker link to it")
 }
-
-func isRoot() bool { return os.Geteuid() == 0 }
 
 // needsKinds skips a spec whose set holds a kind this machine cannot create,
 // with the preflight's reason and remedy. A kind that can be created never
@@ -144,5 +185,3 @@ func needsKinds(set spawn.Set) {
 		Skip(reason)
 	}
 }
-
-func has[T comparable](list []T, v T) bool { return slices.Contains(list, v) }

@@ -23,7 +23,7 @@ var _ = Describe("nested namespaces", Label("confinement", "nesting"), func() {
 		opts := confinedOpts(spawn.SetOf(spawn.User))
 		needsKinds(opts.Set)
 		if host.NS["user"].Ino != probes.InitialUserIno {
-			Skip("the suite runs in a user namespace of its own, whose level below the initial one no file tells; run it in the initial user namespace")
+			Skip("the kernel counts its limit on nested user namespaces from the initial one, and the suite runs in a user namespace of its own, whose level below the initial one no file tells; run it in the initial user namespace")
 		}
 		// The child's user namespace is level 1; 32 more reach 33.
 		opts.Actions.Confine.NestKind, opts.Actions.Confine.NestDepth = spawn.User, 32
@@ -43,7 +43,7 @@ var _ = Describe("nested namespaces", Label("confinement", "nesting"), func() {
 		opts := confinedOpts(rootlessOr(spawn.SetOf(spawn.PID)))
 		needsKinds(opts.Set)
 		if host.NS["pid"].Ino != probes.InitialPIDIno {
-			Skip("the suite runs in a pid namespace of its own, whose level below the initial one it does not know; run it in the initial pid namespace")
+			Skip("the kernel counts its limit on nested pid namespaces from the initial one, and the suite runs in a pid namespace of its own, whose level below the initial one it does not know; run it in the initial pid namespace")
 		}
 		opts.Actions.Confine.NestKind, opts.Actions.Confine.NestDepth = spawn.PID, 31
 		r := runConfined(ctx, opts).Report

@@ -50,9 +50,11 @@ var _ = Describe("a child's pid namespace", Label("confinement"), func() {
 	})
 
 	It("when shared, with a /proc of its own, has the child under its host pid", func(ctx SpecContext) {
-		if !isRoot() {
-			Skip("needs root: without root the child needs a user namespace, and from one that shares pid the kernel refuses a /proc mount")
-		}
+		// A /proc for the host's pid namespace needs CAP_SYS_ADMIN over the
+		// user namespace that owns it, which root in a user namespace of
+		// its own (or a child in a new one) lacks: the kernel refuses.
+		needs(features.CanCreate(spawn.SetOf(spawn.MNT)))
+		needs(features.NeedOver(spawn.PID, spawn.CapSysAdmin, "mount a /proc for it"))
 		opts := confinedOpts(spawn.SetOf(spawn.MNT))
 		opts.Actions.MountProc = true
 		res := runConfined(ctx, opts)

@@ -15,6 +15,7 @@ var _ = Describe("a new user namespace made by a child of the suite's namespaces
 		// The probe shares every namespace of the suite and makes the new
 		// user namespace itself, in a single-threaded child: only such a
 		// child reaches the capability check for user and time.
+		needsKinds(spawn.SetOf(spawn.User))
 		opts := confinedOpts(spawn.None)
 		opts.Actions.Confine.SetnsHost = true
 		r := runConfined(ctx, opts).Report

@@ -32,7 +32,7 @@ func confinedOpts(set spawn.Set) spawn.Options {
 // rootlessOr returns set, with user added when the suite is not root: an
 // ordinary user can make the other kinds only inside a user namespace.
 func rootlessOr(set spawn.Set) spawn.Set {
-	if isRoot() {
+	if ok, _ := features.CanCreate(set); ok {
 		return set
 	}
 	return set.With(spawn.User)
@@ -46,12 +46,12 @@ func runConfined(ctx context.Context, opts spawn.Options) *spawn.Result {
 	res, err := spawn.Run(ctx, opts)
 	Expect(err).NotTo(HaveOccurred(), "run the probe in %s", opts.Set)
 	addReportEntry("child "+opts.Set.String(), map[string]any{
-		"set":         opts.Set.String(),
-		"args":        res.Args,
-		"pid":         res.PID,
-		"host_pid":    res.HostPID,
-		"report":      res.Report,
-		"host_report": host.Report,
+		"set":      opts.Set.String(),
+		"args":     res.Args,
+		"pid":      res.PID,
+		"host_pid": res.HostPID,
+		"report":   res.Report,
+		"host":     host.Compared(),
 	})
 	return res
 }

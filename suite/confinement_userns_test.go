@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/nsverify/nsverify/probes"
 	"github.com/nsverify/nsverify/spawn"
 )
 
@@ -101,6 +102,7 @@ var _ = Describe("root in a new user namespace", Label("confinement"), func() {
 			Expect(r.Errors).NotTo(HaveKey("proc"), "mnt: the child in %s could not mount /proc", opts.Set)
 			Expect(r.Proc).NotTo(BeNil(), "mnt: no /proc listing from the child in %s", opts.Set)
 			Expect(r.Proc.PIDs).To(Equal([]int{1}), "mnt: the /proc the child in %s mounted lists pids beyond its namespace", opts.Set)
+			Expect(r.Proc.Complete).To(BeTrue(), "mnt: the /proc the child in %s mounted lists more than %d pids", opts.Set, probes.ProcListMax)
 			Expect(string(hostMountinfo())).To(Equal(string(before)), "mnt: the host's mount table changed while a child in %s mounted its own /proc", opts.Set)
 		})
 	})

@@ -6,7 +6,13 @@
 // with the host, in pairs: the isolated observation and its negative control
 // (the same observation without the flag must show the host's value).
 //
-// Privilege: most specs need root (CAP_SYS_ADMIN); each says so when it skips.
+// Privilege: decided by capabilities, never by the effective uid (see
+// spawn.Privilege). Creating namespaces outside a new user namespace needs
+// CAP_SYS_ADMIN over the suite's own user namespace; the host's marker link
+// needs CAP_NET_ADMIN over the host's network namespace, which root in a
+// user namespace of its own lacks; a dedicated cgroup needs write access to
+// the suite's cgroup v2 directory. A spec that needs what is missing skips,
+// naming the capability, the namespace and the remedy.
 // What it must never do: setns in its own process, change the host's
 // hostname, mounts or sysctls, or leave a marker (SysV queue, link, cgroup)
 // or a process behind. Markers carry a unique name and are removed in

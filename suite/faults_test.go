@@ -107,7 +107,7 @@ var _ = Describe("a probe that misbehaves", Label("faults"), Ordered, func() {
 	}
 
 	run := func(ctx context.Context, behaviour string, timeout time.Duration) (*spawn.Result, error) {
-		needsRoot(uts)
+		needsCreate(uts)
 		needsKinds(uts)
 		return spawn.Run(ctx, spawn.Options{Probe: fake, Set: uts, Subcommand: behaviour, Timeout: timeout})
 	}
@@ -121,16 +121,17 @@ var _ = Describe("a probe that misbehaves", Label("faults"), Ordered, func() {
 
 	DescribeTable("is killed at its deadline with its whole process group, and the error says so",
 		func(ctx SpecContext, behaviour string, wantPIDs int) {
-			start := time.Now()
-			_, err := run(ctx, behaviour, 300*time.Millisecond)
+			// Long enough for the stand-in to start and say its pid even
+			// on a slow (emulated, loaded) machine. That Run returns at
+			// all is bounded by the spec's own timeout, not measured.
+			_, err := run(ctx, behaviour, 3*time.Second)
 			Expect(err).To(HaveOccurred(), "a probe that hangs was reported as a success")
-			Expect(time.Since(start)).To(BeNumerically("<", 10*time.Second), "spawn.Run did not return soon after the deadline")
 			Expect(errors.Is(err, context.DeadlineExceeded)).To(BeTrue(), "the error does not wrap context.DeadlineExceeded: %v", err)
 			var se *spawn.Error
 			Expect(errors.As(err, &se)).To(BeTrue(), "the error is not a *spawn.Error: %v", err)
 			Expect(se.Set).To(Equal(uts))
 			Expect(err.Error()).To(HavePrefix("spawn uts: "), "the error does not name the set")
-			Expect(err.Error()).To(ContainSubstring("killed its process group after 300ms"))
+			Expect(err.Error()).To(ContainSubstring("killed its process group after 3s"))
 			Expect(err.Error()).To(ContainSubstring("probe stderr: fakeprobe: pid"), "the error does not carry the probe's stderr")
 
 			pids := map[int]bool{}

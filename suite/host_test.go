@@ -33,6 +33,16 @@ type Host struct {
 	OwnsPIDNamespace bool
 }
 
+// Compared is what the oracles compare a child's report with, for a spec's
+// report entry: a few values, the same size on any host. The host's whole
+// report is attached once, as the suite's "host baseline" entry.
+func (h *Host) Compared() map[string]any {
+	return map[string]any{
+		"ns": h.NS, "hostname": h.Hostname, "domainname": h.Domainname,
+		"uid": h.UID, "gid": h.GID, "uid_map": h.UIDMap, "gid_map": h.GIDMap,
+	}
+}
+
 // ReadHost runs the probe with no namespace and reads the host directly.
 func ReadHost(probe string) (*Host, error) {
 	res, err := spawn.Run(context.Background(), spawn.Options{Probe: probe, Set: spawn.None})
@@ -123,6 +133,46 @@ func hostMsgKeys() ([]int32, error) {
 		return nil, err
 	}
 	return msgKeys(&probes.IPC{Msg: objs}), nil
+}
+
+// hostSysvObjects lists the host's SysV message queues, shared memory
+// segments and semaphore sets, each as sysvObjects names them.
+func hostSysvObjects() ([]string, error) {
+	var ipc probes.IPC
+	for _, f := range []struct {
+		name string
+		objs *[]probes.IPCObject
+	}{{"msg", &ipc.Msg}, {"shm", &ipc.Shm}, {"sem", &ipc.Sem}} {
+		file, err := os.Open("/proc/sysvipc/" + f.name)
+		if err != nil {
+			return nil, fmt.Errorf("open sysvipc %s: %w", f.name, err)
+		}
+		*f.objs, err = probes.ParseSysvIPC(file)
+		file.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read sysvipc %s: %w", f.name, err)
+		}
+	}
+	return sysvObjects(&ipc), nil
+}
+
+// sysvObjects names every SysV object in ipc by its type, key and id
+// ("msg key=42 id=3"): the id tells two objects with one key (IPC_PRIVATE)
+// apart, and two namespaces' objects rarely agree on both.
+func sysvObjects(ipc *probes.IPC) []string {
+	if ipc == nil {
+		return nil
+	}
+	var out []string
+	for _, t := range []struct {
+		name string
+		objs []probes.IPCObject
+	}{{"msg", ipc.Msg}, {"shm", ipc.Shm}, {"sem", ipc.Sem}} {
+		for _, o := range t.objs {
+			out = append(out, fmt.Sprintf("%s key=%d id=%d", t.name, o.Key, o.ID))
+		}
+	}
+	return out
 }
 
 func msgKeys(ipc *probes.IPC) []int32 {

@@ -4,6 +4,7 @@ package suite
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -38,7 +39,9 @@ var _ = func() bool {
 			info := fmt.Sprintf("%d %s %s", m.HostQueueKey, m.HostLink, dir)
 			Expect(os.WriteFile(ready+".tmp", []byte(info), 0o600)).To(Succeed())
 			Expect(os.Rename(ready+".tmp", ready)).To(Succeed())
-			_, err := spawn.Run(ctx, spawn.Options{Probe: probe, Subcommand: "hang-fork", Set: spawn.SetOf(spawn.UTS, spawn.IPC), CgroupDir: dir, Timeout: 10 * time.Minute})
+			// It hangs until interrupted, and no longer than the run that
+			// interrupts it may last.
+			_, err := spawn.Run(ctx, spawn.Options{Probe: probe, Subcommand: "hang-fork", Set: spawn.SetOf(spawn.UTS, spawn.IPC), CgroupDir: dir, Timeout: nestedRunTimeout})
 			Expect(err).To(HaveOccurred())
 		})
 	})
@@ -48,19 +51,30 @@ var _ = func() bool {
 var _ = Describe("an interrupted suite", Label("host"), Serial, func() {
 	DescribeTable("leaves no child, marker or mount behind",
 		func(ctx SpecContext, sig syscall.Signal) {
-			needsRoot(0)
 			if os.Getenv(interruptEnv) != "" {
 				Skip("this is the run being interrupted")
 			}
+			// What the run to interrupt holds: a child in uts+ipc, a
+			// marker link on the host and a cgroup of its own.
+			needsCreate(spawn.SetOf(spawn.UTS, spawn.IPC))
+			needs(canAddHostLink())
+			needs(features.CanMakeCgroup())
 			fake := buildFakeProbe()
 			ready := filepath.Join(GinkgoT().TempDir(), "ready")
 			mountsBefore := hostMountinfo()
 
-			cmd := exec.Command(os.Args[0], "-test.run=^TestSuite$", "-ginkgo.label-filter=interrupt-target", "-ginkgo.no-color")
+			// The deadline only backs up the signal: the run must end on
+			// its own when interrupted, and is killed with its process
+			// group if it has not by then.
+			runCtx, cancel := context.WithTimeout(ctx, nestedRunTimeout)
+			DeferCleanup(cancel)
+			cmd := exec.CommandContext(runCtx, os.Args[0], "-test.run=^TestSuite$", "-ginkgo.label-filter=interrupt-target", "-ginkgo.no-color",
+				"-test.timeout="+nestedRunTimeout.String())
 			cmd.Env = append(os.Environ(), interruptEnv+"="+fake+"|"+ready)
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+			cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 			Expect(cmd.Start()).To(Succeed())
 			exited := make(chan struct{})
 			go func() {
@@ -104,7 +118,7 @@ var _ = Describe("an interrupted suite", Label("host"), Serial, func() {
 			Expect(string(hostMountinfo())).To(Equal(string(mountsBefore)), "the interrupted run changed the mount table")
 			AddReportEntry("interrupted run", out.String(), ReportEntryVisibilityFailureOrVerbose)
 		},
-		Entry("with SIGINT", syscall.SIGINT),
-		Entry("with SIGTERM", syscall.SIGTERM),
+		Entry("with SIGINT", SpecTimeout(nestedSpecTimeout), syscall.SIGINT),
+		Entry("with SIGTERM", SpecTimeout(nestedSpecTimeout), syscall.SIGTERM),
 	)
 })

@@ -33,6 +33,8 @@ type Markers struct {
 	// HostQueueKey and HostLink exist on the host while the spec runs.
 	HostQueueKey int32
 	HostLink     string
+	// NoHostLink says why there is no HostLink, when there is none.
+	NoHostLink string
 	// The child creates these inside its own namespaces.
 	ChildQueueKey int32
 	ChildLink     string
@@ -109,10 +111,13 @@ func (m Markers) WithHostQueue() Markers {
 }
 
 // WithHostLink adds a veth pair on the host with a unique name, removed when
-// the spec ends. veth, not dummy: dummy is a module some kernels lack.
+// the spec ends. veth, not dummy: dummy is a module some kernels lack. A
+// spec that needs it skips, saying why, where this process lacks
+// CAP_NET_ADMIN over the host's network namespace; where it holds it, a
+// link that cannot be added fails the spec.
 func (m Markers) WithHostLink() Markers {
 	GinkgoHelper()
-	needsHostRoot()
+	needs(canAddHostLink())
 	id := randomHex(4)
 	name := "nsvh" + id
 	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name}, PeerName: "nsvp" + id}
@@ -120,6 +125,18 @@ func (m Markers) WithHostLink() Markers {
 	deferCleanup(func() { removeLinkByName(name) })
 	m.HostLink = name
 	return m
+}
+
+// TryHostLink adds the host marker link where this process may, as
+// WithHostLink does; where it may not, it adds nothing and says why in
+// NoHostLink, for specs and suite setup that go on without the marker.
+func (m Markers) TryHostLink() Markers {
+	GinkgoHelper()
+	if ok, reason := canAddHostLink(); !ok {
+		m.NoHostLink = reason
+		return m
+	}
+	return m.WithHostLink()
 }
 
 func msgget(key int32, flags int) (int, error) {

@@ -60,7 +60,7 @@ var _ = Describe("the network namespace", Label("ns:net"), func() {
 // is killed by its pid when the spec ends.
 func heldNetns(set spawn.Set) netns.NsHandle {
 	GinkgoHelper()
-	needsRoot(set)
+	needsCreate(set)
 	sleep, err := exec.LookPath("sleep")
 	if err != nil {
 		Skip("needs the sleep command to hold a namespace open while the host looks at it")

@@ -3,18 +3,24 @@
 package suite
 
 import (
+	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	. "github.com/onsi/gomega"
 
 	"github.com/nsverify/nsverify/probes"
 	"github.com/nsverify/nsverify/spawn"
+	"github.com/nsverify/nsverify/suite/matrixreport"
 )
 
 // ExpectKind asserts both oracles of DESIGN.md for kind on c: identity and
 // behaviour, isolated when kind is in c's set and shared when it is not.
-// Every message starts with the kind, so a failure names it.
+// Every message starts with the kind, so a failure names it. Where the
+// behaviour oracle has nothing to look at, the spec says so in an
+// "identity only" report entry with the reason, and the matrix shows it.
 func ExpectKind(c *Child, kind spawn.Kind) {
 	if c.Set.Has(kind) {
 		Expect(c.Report).To(BeIsolatedFrom(host, kind), "%s: cloned with %s", kind, c.Set)
@@ -36,12 +42,73 @@ func ExpectKind(c *Child, kind spawn.Kind) {
 	case spawn.Net:
 		expectNet(c)
 	case spawn.Cgroup:
-		if c.CgroupHostPath != "" {
+		if c.CgroupHostPath == "" {
+			identityOnly(c, kind, noCgroupPathReason())
+		} else {
 			expectCgroup(c, c.CgroupHostPath)
+			expectCgroupSeen(c, c.CgroupHostPath)
 		}
 	case spawn.Time:
 		expectTime(c)
 	}
+}
+
+// identityOnly records that kind was judged on c by its namespace identity
+// alone, and why its behaviour oracle could not run.
+func identityOnly(c *Child, kind spawn.Kind, reason string) {
+	addReportEntry(matrixreport.IdentityOnlyEntry, matrixreport.KindNote{Kind: kind, Reason: reason})
+}
+
+// notChecked records that kind was not checked at all on c, since this
+// kernel has no namespaces of it: the matrix shows its cell skipped with
+// the reason, rather than shared.
+func notChecked(kind spawn.Kind) {
+	reason := fmt.Sprintf("%s: this kernel has no %s namespaces (/proc/self/ns/%s is missing)", kind, kind, kind)
+	for _, k := range features.Kinds {
+		if k.Kind == kind && k.Reason != "" {
+			reason = k.Reason
+		}
+	}
+	addReportEntry(matrixreport.NotCheckedEntry, matrixreport.KindNote{Kind: kind, Reason: reason})
+}
+
+// seenThroughout returns what the host had both before and after a child
+// ran: whatever a child sharing the host's namespace must have seen too,
+// while parallel specs add and remove their own markers around it.
+func seenThroughout(before, after []string) []string {
+	var out []string
+	for _, v := range before {
+		if slices.Contains(after, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// neverOnHost returns what got holds that the host had neither before nor
+// after the child ran, leaving out what keep accepts.
+func neverOnHost(got, before, after []string, keep func(string) bool) []string {
+	var out []string
+	for _, v := range got {
+		if !slices.Contains(before, v) && !slices.Contains(after, v) && !keep(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// hostHasLinkBeyondLo says whether the host baseline lists a link other
+// than lo, which a child in a network namespace of its own must not see.
+func hostHasLinkBeyondLo() bool {
+	return host.Report.Links != nil && slices.ContainsFunc(host.Report.Links.Names, func(n string) bool { return n != "lo" })
+}
+
+// transientHostLink says whether name is a host marker link of the kind
+// WithHostLink adds (nsvh…, with its peer nsvp…): another spec's, or
+// another run's, which may come and go while a child lists the host's
+// links and so be seen by the child only.
+func transientHostLink(name string) bool {
+	return strings.HasPrefix(name, "nsvh") || strings.HasPrefix(name, "nsvp")
 }
 
 func expectUTS(c *Child) {
@@ -62,19 +129,42 @@ func expectIPC(c *Child) {
 	r := c.Report
 	Expect(r.IPC).NotTo(BeNil(), "ipc: no SysV listing from the child in %s; errors: %v", c.Set, r.Errors)
 	inside := msgKeys(r.IPC)
+	objects := sysvObjects(r.IPC)
 	if c.Set.Has(spawn.IPC) {
+		// A new IPC namespace starts empty: the child sees the queue it
+		// made, and no object of the host's, the marker or any other.
+		own := c.Opts.Actions.MsgQueueKey
+		if own != 0 {
+			Expect(r.Errors).NotTo(HaveKey("ipc"), "ipc: the child in %s could not create its queue", c.Set)
+			Expect(inside).To(ContainElement(own), "ipc: the queue the child made in %s is missing from its own listing", c.Set)
+			Expect(c.HostMsgKeysAfter).NotTo(ContainElement(own), "ipc: the queue the child made in %s is on the host", c.Set)
+		}
 		if c.Markers.HostQueueKey != 0 {
 			Expect(inside).NotTo(ContainElement(c.Markers.HostQueueKey), "ipc: the host's queue %d is visible inside %s", c.Markers.HostQueueKey, c.Set)
 		}
-		if key := c.Opts.Actions.MsgQueueKey; key != 0 {
-			Expect(r.Errors).NotTo(HaveKey("ipc"), "ipc: the child in %s could not create its queue", c.Set)
-			Expect(inside).To(ContainElement(key), "ipc: the queue the child made in %s is missing from its own listing", c.Set)
-			Expect(c.HostMsgKeysAfter).NotTo(ContainElement(key), "ipc: the queue the child made in %s is on the host", c.Set)
+		var others []string
+		for _, o := range objects {
+			if !strings.HasPrefix(o, fmt.Sprintf("msg key=%d ", own)) || own == 0 {
+				others = append(others, o)
+			}
+		}
+		Expect(others).To(BeEmpty(), "ipc: the child in %s sees SysV objects it did not make", c.Set)
+		if own == 0 && c.Markers.HostQueueKey == 0 {
+			identityOnly(c, spawn.IPC, "the child made no SysV queue and the host had no marker queue to hide, so an empty listing inside proves nothing")
 		}
 		return
 	}
 	if c.Markers.HostQueueKey != 0 {
 		Expect(inside).To(ContainElement(c.Markers.HostQueueKey), "ipc: the child in %s, sharing ipc, does not see the host's queue %d", c.Set, c.Markers.HostQueueKey)
+	}
+	held := seenThroughout(c.HostSysvBefore, c.HostSysvAfter)
+	Expect(objects).To(ContainElements(held), "ipc: the child in %s, sharing ipc, misses SysV objects the host had before and after it", c.Set)
+	// No check for objects the host had on neither side: parallel specs'
+	// queues live for milliseconds, as long as a child, and nothing tells
+	// them from an object of another namespace; the host's objects above
+	// already tell a namespace of its own apart.
+	if len(held) == 0 {
+		identityOnly(c, spawn.IPC, "the host had no SysV object throughout the child's life, so there was nothing the child had to see")
 	}
 }
 
@@ -84,6 +174,11 @@ func expectPID(c *Child) {
 		Expect(r.PID).To(Equal(1), "pid: the child in %s is not pid 1 inside", c.Set)
 		Expect(r.PPID).To(Equal(0), "pid: the child in %s has a parent inside its namespace", c.Set)
 		Expect(res.HostPID).To(BeNumerically(">", 1), "pid: the host does not know the child in %s by a real pid", c.Set)
+		if !c.Set.Has(spawn.MNT) && r.Proc != nil {
+			// The child's /proc is the host's: it knows the child by the
+			// pid the host does.
+			Expect(r.Proc.Self).To(Equal(strconv.Itoa(res.HostPID)), "pid: the host's /proc, as the child in %s reads it, has the child at %q, not at its host pid %d", c.Set, r.Proc.Self, res.HostPID)
+		}
 		return
 	}
 	Expect(r.PID).To(Equal(res.HostPID), "pid: the child in %s, sharing pid, reports pid %d but the host started %d", c.Set, r.PID, res.HostPID)
@@ -91,14 +186,20 @@ func expectPID(c *Child) {
 
 func expectMNT(c *Child) {
 	r := c.Report
-	Expect(string(c.MountinfoAfter)).To(Equal(string(c.MountinfoBefore)), "mnt: the host's mount table changed while a child ran in %s", c.Set)
+	// The host's mount table is read around a child only when it mounts
+	// something.
+	if c.Opts.Actions.MountProc {
+		Expect(c.MountinfoBefore).NotTo(BeEmpty(), "mnt: the host's mount table was not read before the child in %s", c.Set)
+		Expect(string(c.MountinfoAfter)).To(Equal(string(c.MountinfoBefore)), "mnt: the host's mount table changed while a child ran in %s", c.Set)
+	}
 	if !c.Set.Has(spawn.MNT) {
 		// The host's /proc: it holds the child under its host pid.
 		Expect(r.Proc).NotTo(BeNil(), "mnt: no /proc listing from the child in %s; errors: %v", c.Set, r.Errors)
-		Expect(r.Proc.PIDs).To(ContainElement(c.Result.HostPID), "mnt: the child in %s, sharing mnt, does not find itself in the host's /proc", c.Set)
+		Expect(r.Proc.Self).To(Equal(strconv.Itoa(c.Result.HostPID)), "mnt: the child in %s, sharing mnt, finds itself at %q in the host's /proc, not at its host pid %d", c.Set, r.Proc.Self, c.Result.HostPID)
 		return
 	}
 	if !c.Opts.Actions.MountProc {
+		identityOnly(c, spawn.MNT, "the child was asked to mount nothing, so there was no mount to keep from the host")
 		return
 	}
 	switch {
@@ -108,16 +209,18 @@ func expectMNT(c *Child) {
 		// the kernel refuses the mount.
 		Expect(r.Errors).To(HaveKeyWithValue("proc", ContainSubstring("operation not permitted")),
 			"mnt: a child in %s mounted /proc for a pid namespace whose user namespace it has no capability in; the kernel should refuse it", c.Set)
+		identityOnly(c, spawn.MNT, "the kernel refused the child's /proc mount (EPERM, as it must: the child's pid namespace belongs to a user namespace where it holds no capability), so no private mount shows the namespace's own table")
 	case c.Set.Has(spawn.PID):
 		Expect(r.Errors).NotTo(HaveKey("proc"), "mnt: the child in %s could not mount its own /proc", c.Set)
 		Expect(r.Proc).NotTo(BeNil())
+		Expect(r.Proc.Complete).To(BeTrue(), "mnt: the private /proc of the child in %s lists more than %d pids", c.Set, probes.ProcListMax)
 		Expect(r.Proc.PIDs).To(Equal([]int{1}), "mnt: the private /proc of the child in %s lists pids beyond its namespace", c.Set)
 	default:
 		// A new mount namespace in the host's pid namespace: the fresh
 		// /proc shows the host's pids, the child's own among them.
 		Expect(r.Errors).NotTo(HaveKey("proc"), "mnt: the child in %s could not mount its own /proc", c.Set)
 		Expect(r.Proc).NotTo(BeNil())
-		Expect(r.Proc.PIDs).To(ContainElement(c.Result.HostPID), "mnt: the /proc mounted in %s misses the child's own pid", c.Set)
+		Expect(r.Proc.Self).To(Equal(strconv.Itoa(c.Result.HostPID)), "mnt: the /proc mounted in %s has the child at %q, not at its host pid %d", c.Set, r.Proc.Self, c.Result.HostPID)
 	}
 }
 
@@ -150,12 +253,22 @@ func expectNet(c *Child) {
 		slices.Sort(want)
 		Expect(r.Links.Names).To(Equal(want), "net: the child in %s sees links beyond lo and its own marker", c.Set)
 		Expect(r.Links.Count).To(Equal(len(want)), "net: link count in %s", c.Set)
+		if len(want) == 1 && c.Markers.HostLink == "" && !hostHasLinkBeyondLo() {
+			identityOnly(c, spawn.Net, "the host has no link but lo, the child made none, and every network namespace has lo: only lo inside proves nothing")
+		}
 		return
 	}
 	if c.Markers.HostLink != "" {
 		Expect(r.Links.Names).To(ContainElement(c.Markers.HostLink), "net: the child in %s, sharing net, does not see the host's marker link %s", c.Set, c.Markers.HostLink)
 	}
 	Expect(r.Links.Names).To(ContainElement("lo"), "net: the child in %s has no lo", c.Set)
+	held := seenThroughout(c.HostLinksBefore, c.HostLinksAfter)
+	Expect(r.Links.Names).To(ContainElements(held), "net: the child in %s, sharing net, misses links the host had before and after it", c.Set)
+	Expect(neverOnHost(r.Links.Names, c.HostLinksBefore, c.HostLinksAfter, transientHostLink)).To(BeEmpty(),
+		"net: the child in %s, sharing net, sees links the host had neither before nor after it", c.Set)
+	if !slices.ContainsFunc(held, func(n string) bool { return n != "lo" }) {
+		identityOnly(c, spawn.Net, "the host had no link but lo throughout the child's life, and every network namespace has lo")
+	}
 }
 
 func expectTime(c *Child) {
@@ -164,6 +277,12 @@ func expectTime(c *Child) {
 	mono := time.Duration(r.Clock.MonotonicNS - c.MonotonicBefore)
 	boot := time.Duration(r.Clock.BoottimeNS - c.BoottimeBefore)
 	if c.Set.Has(spawn.Time) {
+		// The host's clocks, read by the suite around the child, moved
+		// only by the time the child took.
+		hostMono := time.Duration(c.MonotonicAfter - c.MonotonicBefore)
+		hostBoot := time.Duration(c.BoottimeAfter - c.BoottimeBefore)
+		Expect(hostMono).To(BeNumerically("~", clockSlack/2, clockSlack/2), "time: the host's monotonic clock moved by %s while the child in %s ran", hostMono, c.Set)
+		Expect(hostBoot).To(BeNumerically("~", clockSlack/2, clockSlack/2), "time: the host's boottime clock moved by %s while the child in %s ran", hostBoot, c.Set)
 		want := c.Opts.Actions.MonotonicOffset
 		Expect(mono).To(BeNumerically("~", want+clockSlack/2, clockSlack/2), "time: the monotonic clock of the child in %s is off by %s, want %s", c.Set, mono, want)
 		want = c.Opts.Actions.BoottimeOffset

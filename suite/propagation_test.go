@@ -121,7 +121,7 @@ func rootIsShared(mountinfo string) bool {
 var _ = Describe("mount propagation", Label("host"), Serial, func() {
 	It("keeps the probe's /proc inside its namespace even when the outer namespace's / is shared, because the probe makes / private first", func(ctx SpecContext) {
 		set := spawn.SetOf(spawn.PID, spawn.MNT)
-		needsRoot(set)
+		needsCreate(set)
 		needsKinds(set)
 		hostBefore := hostMountinfo()
 

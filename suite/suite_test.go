@@ -75,10 +75,7 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 	saved := deferCleanup
 	deferCleanup = func(f func()) { suiteCleanups = append(suiteCleanups, f) }
 	defer func() { deferCleanup = saved }()
-	sharedMarkers = Markers{}.WithHostQueue()
-	if isRoot() {
-		sharedMarkers = sharedMarkers.WithHostLink()
-	}
+	sharedMarkers = Markers{}.WithHostQueue().TryHostLink()
 	suiteCgroup = enterSuiteCgroup()
 })
 
@@ -105,9 +102,15 @@ var _ = SynchronizedAfterSuite(func() {
 // preflightSummary is the preflight in one line, for the matrix heading:
 // who runs it, how many kinds can be made, and why not the others.
 func preflightSummary(f *spawn.Features) string {
-	who := "root"
-	if !f.Root {
-		who = "not root"
+	who := f.Who()
+	if ks := f.Changeable(); len(ks) > 0 {
+		var names []string
+		for _, k := range ks {
+			names = append(names, string(k))
+		}
+		who += ", may change the host's " + strings.Join(names, " ")
+	} else {
+		who += ", may change none of the host's namespaces"
 	}
 	var ok int
 	var not []string

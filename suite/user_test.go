@@ -25,13 +25,11 @@ var _ = Describe("the user namespace", Label("ns:user"), func() {
 
 	Context("when the child is cloned with user and an unprivileged map", func() {
 		It("is uid 0 inside, reads the maps back, and maps 0 to 100000 on the host", func(ctx SpecContext) {
-			if !isRoot() {
-				Skip("needs root: mapping ids other than your own (here 100000-165535) needs CAP_SETUID and CAP_SETGID; run the suite with sudo")
-			}
 			m := NewMarkers()
 			opts := PlanFor(spawn.SetOf(spawn.User), m)
 			opts.UIDMap = []spawn.IDMap{{Inside: 0, Outside: 100000, Count: 65536}}
 			opts.GIDMap = []spawn.IDMap{{Inside: 0, Outside: 100000, Count: 65536}}
+			needs(features.CanMapIDs(opts.UIDMap, opts.GIDMap))
 			dir := GinkgoT().TempDir()
 			// Writable by the mapped id, as /tmp is.
 			Expect(os.Chmod(dir, 0o1777)).To(Succeed())

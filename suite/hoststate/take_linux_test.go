@@ -19,6 +19,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/spawn"
 )
 
 const (
@@ -35,11 +37,16 @@ const (
 	onHostEnv = "NSVERIFY_HOSTSTATE_ON_HOST"
 )
 
-// requireRoot skips t, saying why it needs root, unless it runs as root.
-func requireRoot(t testing.TB, why string) {
+// require returns a function that skips t with reason unless ok, to be
+// given the result of one of spawn.Privilege's checks, whose reason names
+// the capability, the namespace it is needed over and the remedy.
+func require(t testing.TB) func(ok bool, reason string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skipf("needs root, since %s; run the tests as root to cover it", why)
+	return func(ok bool, reason string) {
+		t.Helper()
+		if !ok {
+			t.Skip(reason)
+		}
 	}
 }
 
@@ -192,8 +199,14 @@ func TestTakeReadsThisHost(t *testing.T) {
 // their own meanwhile. Set NSVERIFY_HOSTSTATE_ON_HOST=1 to run it on the
 // host itself; it then only asserts on its own markers.
 func TestLeftBehindMarkersAreReported(t *testing.T) {
-	requireRoot(t, "it makes a SysV queue and a veth pair, in IPC, network and UTS namespaces of its own")
+	// It makes a SysV queue and a veth pair, in IPC, network and UTS
+	// namespaces of its own unless it runs on the host.
 	onHost := os.Getenv(onHostEnv) == "1"
+	if p := spawn.ReadPrivilege(); onHost {
+		require(t)(p.NeedOver(spawn.Net, spawn.CapNetAdmin, "add a veth pair to it"))
+	} else {
+		require(t)(p.CanCreate(spawn.SetOf(spawn.IPC, spawn.Net, spawn.UTS)))
+	}
 	if !onHost && !inChild(t) {
 		runInChild(t, unix.CLONE_NEWIPC|unix.CLONE_NEWNET|unix.CLONE_NEWUTS)
 		return
@@ -246,7 +259,7 @@ func TestLeftBehindMarkersAreReported(t *testing.T) {
 // TestLeftBehindCgroupIsReported makes a cgroup with a unique prefix in the
 // test's own cgroup v2 hierarchy and removes it.
 func TestLeftBehindCgroupIsReported(t *testing.T) {
-	requireRoot(t, "it makes a cgroup")
+	require(t)(spawn.ReadPrivilege().CanMakeCgroup())
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		t.Fatal(err)
@@ -283,7 +296,7 @@ func TestLeftBehindCgroupIsReported(t *testing.T) {
 	first := take(t, opts)
 	dir := filepath.Join(parent, prefix+"-cg")
 	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Skipf("needs a writable cgroup v2 hierarchy; making %s failed: %v", dir, err)
+		t.Fatalf("make cgroup %s, which this process may: %v", dir, err)
 	}
 	var once sync.Once
 	remove := func() {
@@ -455,7 +468,7 @@ func TestChildrenLeftBehindAreReported(t *testing.T) {
 // propagation of / in a child cloned into a new mount namespace (never on
 // the host), and checks that the diff names both.
 func TestMountChangesInPrivateNamespace(t *testing.T) {
-	requireRoot(t, "it mounts a tmpfs in a mount namespace of its own")
+	require(t)(spawn.ReadPrivilege().CanCreate(spawn.SetOf(spawn.MNT)))
 	if !inChild(t) {
 		dir := t.TempDir()
 		before, err := readMountinfo("/proc/self/mountinfo")

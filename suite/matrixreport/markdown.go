@@ -64,6 +64,7 @@ func (m *Matrix) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(bw, "- preflight: %s\n", inline(s))
 	}
 	fmt.Fprintf(bw, "- %s\n", m.totalsText())
+	fmt.Fprintf(bw, "- %s\n", m.cellsText())
 	if failed := m.failedText(); failed != "" {
 		fmt.Fprintf(bw, "- failed: %s\n", failed)
 	}
@@ -88,6 +89,9 @@ func (m *Matrix) WriteMarkdown(w io.Writer) error {
 			text := string(c.State)
 			if c.State == CellFailed {
 				text = "**FAILED**"
+			}
+			if c.IdentityOnly {
+				text += " (id)"
 			}
 			if c.Note != "" {
 				text += fmt.Sprintf(" [%d]", n.ref(c.Note))
@@ -153,6 +157,13 @@ func (m *Matrix) failedText() string {
 	return strings.Join(parts, ", ")
 }
 
+// cellsText counts the cells that claim less than both oracles: those
+// judged by identity alone and those not checked in a row that ran.
+func (m *Matrix) cellsText() string {
+	t := m.Totals
+	return fmt.Sprintf("cells judged by identity alone (id): %d; cells not checked in rows that ran: %d", t.IdentityOnly, t.NotChecked)
+}
+
 func (m *Matrix) totalsText() string {
 	t := m.Totals
 	return fmt.Sprintf("%d sets: %d passed, %d failed, %d skipped", t.Rows, t.Passed, t.Failed, t.Skipped)
@@ -191,17 +202,17 @@ func Combine(w io.Writer, ms []*Matrix) error {
 
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "## nsverify matrix: %s\n\n", inline(strings.Join(names, ", ")))
-	writeRow(bw, []string{"machine", "kernel", "sets", "passed", "failed", "skipped", "preflight"})
-	writeRow(bw, slices.Repeat([]string{"---"}, 7))
+	writeRow(bw, []string{"machine", "kernel", "sets", "passed", "failed", "skipped", "(id) cells", "preflight"})
+	writeRow(bw, slices.Repeat([]string{"---"}, 8))
 	for i, m := range ms {
 		t := m.Totals
-		writeRow(bw, []string{inline(names[i]), m.kernelText(), strconv.Itoa(t.Rows), strconv.Itoa(t.Passed), strconv.Itoa(t.Failed), strconv.Itoa(t.Skipped), m.preflightText()})
+		writeRow(bw, []string{inline(names[i]), m.kernelText(), strconv.Itoa(t.Rows), strconv.Itoa(t.Passed), strconv.Itoa(t.Failed), strconv.Itoa(t.Skipped), strconv.Itoa(t.IdentityOnly), m.preflightText()})
 	}
 	kindNames := make([]string, len(kinds))
 	for i, k := range kinds {
 		kindNames[i] = string(k)
 	}
-	fmt.Fprintf(bw, "\nEach cell gives the kinds %s in that order: I isolated, S shared, - skipped (not checked), F failed; [n] points to a note.\n\n", strings.Join(kindNames, " "))
+	fmt.Fprintf(bw, "\nEach cell gives the kinds %s in that order: I isolated, S shared, i and s the same judged by identity alone, - skipped (not checked), F failed; [n] points to a note.\n\n", strings.Join(kindNames, " "))
 
 	var n notes
 	header := []string{"set"}
@@ -249,7 +260,8 @@ func Combine(w io.Writer, ms []*Matrix) error {
 func compactCode(r Row, kinds []spawn.Kind) string {
 	letters := make([]string, len(kinds))
 	for i, k := range kinds {
-		switch r.Cells[k].State {
+		c := r.Cells[k]
+		switch c.State {
 		case CellIsolated:
 			letters[i] = "I"
 		case CellShared:
@@ -258,6 +270,9 @@ func compactCode(r Row, kinds []spawn.Kind) string {
 			letters[i] = "F"
 		default:
 			letters[i] = "-"
+		}
+		if c.IdentityOnly {
+			letters[i] = strings.ToLower(letters[i])
 		}
 	}
 	return strings.Join(letters, " ")

@@ -17,7 +17,7 @@ import (
 
 // Schema is the version of the matrix JSON. It is bumped on any change that
 // an older reader would misunderstand.
-const Schema = 1
+const Schema = 2
 
 // MatrixLabel is the label of the specs that make the rows.
 const MatrixLabel = "matrix"
@@ -28,7 +28,21 @@ const (
 	PreflightEntry    = "preflight"
 	HostBaselineEntry = "host baseline"
 	ChildEntryPrefix  = "child "
+	// IdentityOnlyEntry is added by a spec for each kind it judged by its
+	// namespace identity alone, its behaviour oracle having nothing to
+	// look at; the value is a KindNote.
+	IdentityOnlyEntry = "identity only"
+	// NotCheckedEntry is added by a spec for each kind it did not check at
+	// all (the kernel lacks it); the value is a KindNote.
+	NotCheckedEntry = "not checked"
 )
+
+// KindNote is the value of an "identity only" or "not checked" entry: the
+// kind and why.
+type KindNote struct {
+	Kind   spawn.Kind `json:"kind"`
+	Reason string     `json:"reason"`
+}
 
 // CellState is what a matrix cell says about one kind in one set.
 type CellState string
@@ -58,7 +72,12 @@ const (
 // Cell is one kind in one row.
 type Cell struct {
 	State CellState `json:"state"`
-	// Note says why a cell was skipped or how it failed.
+	// IdentityOnly says an isolated or shared cell was judged by the
+	// namespace identity alone: the spec's behaviour oracle for the kind
+	// had nothing to look at, and Note says why.
+	IdentityOnly bool `json:"identity_only,omitempty"`
+	// Note says why a cell was skipped or judged by identity alone, or how
+	// it failed.
 	Note string `json:"note,omitempty"`
 }
 
@@ -76,12 +95,18 @@ type Row struct {
 	Cells map[spawn.Kind]Cell `json:"cells"`
 }
 
-// Totals counts rows by status.
+// Totals counts rows by status, and the cells of rows that ran by how far
+// they were checked.
 type Totals struct {
 	Rows    int `json:"rows"`
 	Passed  int `json:"passed"`
 	Failed  int `json:"failed"`
 	Skipped int `json:"skipped"`
+	// IdentityOnly counts the isolated and shared cells judged by identity
+	// alone; NotChecked the skipped cells of rows that ran (a kind the
+	// kernel lacks).
+	IdentityOnly int `json:"identity_only"`
+	NotChecked   int `json:"not_checked"`
 }
 
 // Matrix is the combination matrix of one suite run on one machine.
@@ -224,6 +249,25 @@ func newRow(set spawn.Set, sr types.SpecReport, hostNS map[string]probes.NSID) R
 		default:
 			row.Cells[k] = Cell{State: CellShared}
 		}
+	}
+	// What the spec itself says it could not check outweighs what is
+	// inferred above.
+	for _, e := range sr.ReportEntries {
+		if e.Name != IdentityOnlyEntry && e.Name != NotCheckedEntry {
+			continue
+		}
+		var v KindNote
+		if json.Unmarshal([]byte(e.Value.AsJSON), &v) != nil || !v.Kind.Valid() {
+			continue
+		}
+		c := row.Cells[v.Kind]
+		switch {
+		case e.Name == NotCheckedEntry:
+			c = Cell{State: CellSkipped, Note: "not checked: " + v.Reason}
+		case c.State == CellIsolated || c.State == CellShared:
+			c.IdentityOnly, c.Note = true, "judged by identity alone: "+v.Reason
+		}
+		row.Cells[v.Kind] = c
 	}
 	if row.Status == StatusFailed {
 		failures := []string{sr.Failure.Message}
@@ -394,6 +438,14 @@ func compact(v any) string {
 func (m *Matrix) count() {
 	m.Totals = Totals{Rows: len(m.Rows)}
 	for _, r := range m.Rows {
+		for _, c := range r.Cells {
+			switch {
+			case c.IdentityOnly:
+				m.Totals.IdentityOnly++
+			case c.State == CellSkipped && r.Status != StatusSkipped:
+				m.Totals.NotChecked++
+			}
+		}
 		switch r.Status {
 		case StatusPassed:
 			m.Totals.Passed++

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -35,7 +36,8 @@ import (
 // then testdata/scrub.go, which keeps the specs and the namespace
 // identities and drops what describes the machine):
 //
-//   - real: 284 specs, of which 256 in the matrix, all passed.
+//   - real: 325 specs, of which 256 in the matrix, all passed; the 32 sets
+//     with user and mnt but not pid judged mnt by identity alone.
 const (
 	el7    = "el7.json.gz"
 	modern = "modern.json.gz"
@@ -173,6 +175,24 @@ type spec struct {
 	}
 }
 
+// noted returns the kinds a spec's "identity only" or "not checked"
+// entries (the entry name) name, with their reasons.
+func (s spec) noted(t *testing.T, entry string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, e := range s.ReportEntries {
+		if e.Name != entry {
+			continue
+		}
+		var v struct{ Kind, Reason string }
+		if err := json.Unmarshal([]byte(e.Value.AsJSON), &v); err != nil {
+			t.Fatal(err)
+		}
+		out[v.Kind] = v.Reason
+	}
+	return out
+}
+
 func specs(t *testing.T, name string) []spec {
 	t.Helper()
 	var reports []struct{ SpecReports []spec }
@@ -214,8 +234,9 @@ func kernelKinds(t *testing.T, all []spec) map[string]bool {
 
 // TestCellsMatchTheReport checks every cell, in the matrix and in the
 // Markdown, against an oracle that reads the report by itself: the kinds a
-// spec isolates are its "ns:<kind>" labels, its outcome is its state, and a
-// failure names its kind first.
+// spec isolates are its "ns:<kind>" labels, its outcome is its state, a
+// failure names its kind first, and its "identity only" and "not checked"
+// entries name the kinds it judged by identity alone or not at all.
 func TestCellsMatchTheReport(t *testing.T) {
 	for _, name := range fixtures {
 		t.Run(name, func(t *testing.T) {
@@ -243,13 +264,18 @@ func TestCellsMatchTheReport(t *testing.T) {
 					t.Fatalf("%s: Markdown row has %d cells, want %d: %q", s.LeafNodeText, len(cells), len(spawn.Kinds)+1, cells)
 				}
 				failedKind, _, _ := strings.Cut(s.Failure.Message, ":")
+				idOnly, unchecked := s.noted(t, "identity only"), s.noted(t, "not checked")
 				for i, k := range spawn.Kinds {
 					var want matrixreport.CellState
+					_, byID := idOnly[string(k)]
+					_, notRun := unchecked[string(k)]
 					switch {
 					case s.State == "skipped":
 						want = matrixreport.CellSkipped
 					case s.State == "failed" && failedKind == string(k):
 						want = matrixreport.CellFailed
+					case notRun:
+						want = matrixreport.CellSkipped
 					case slices.Contains(s.LeafNodeLabels, "ns:"+string(k)):
 						want = matrixreport.CellIsolated
 					case !present[string(k)]:
@@ -257,15 +283,22 @@ func TestCellsMatchTheReport(t *testing.T) {
 					default:
 						want = matrixreport.CellShared
 					}
-					if got := row.Cells[k].State; got != want {
-						t.Errorf("%s, %s: cell is %s, want %s", s.LeafNodeText, k, got, want)
+					byID = byID && (want == matrixreport.CellIsolated || want == matrixreport.CellShared)
+					if got := row.Cells[k]; got.State != want || got.IdentityOnly != byID {
+						t.Errorf("%s, %s: cell is %s (identity only: %v), want %s (%v)", s.LeafNodeText, k, got.State, got.IdentityOnly, want, byID)
 					}
 					word := string(want)
 					if want == matrixreport.CellFailed {
 						word = "**FAILED**"
 					}
+					if byID {
+						word += " (id) ["
+					}
 					if !strings.HasPrefix(cells[i], word) {
 						t.Errorf("%s, %s: Markdown cell is %q, want %s", s.LeafNodeText, k, cells[i], word)
+					}
+					if reason := idOnly[string(k)] + unchecked[string(k)]; (byID || notRun) && !strings.HasSuffix(row.Cells[k].Note, reason) {
+						t.Errorf("%s, %s: note %q, want it to give the spec's reason %q", s.LeafNodeText, k, row.Cells[k].Note, reason)
 					}
 					// A cell with a note points to that very text.
 					if note := row.Cells[k].Note; note != "" {
@@ -424,6 +457,7 @@ func TestHeading(t *testing.T) {
 		"- kernel: `3.10.0-1160.119.1.el7.x86_64`\n",
 		"- preflight: root; user namespaces enabled (user.max_user_namespaces=15000); no cgroup or time namespaces\n",
 		"- 256 sets: 62 passed, 2 failed, 192 skipped\n",
+		"- cells judged by identity alone (id): 0; cells not checked in rows that ran: 128\n",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("heading lacks %q:\n%s", want, md[:strings.Index(md, "| set")])
@@ -438,6 +472,9 @@ func TestHeading(t *testing.T) {
 	}
 	if strings.Contains(md, "preflight") {
 		t.Errorf("a report without a preflight entry should have no preflight line:\n%s", md[:strings.Index(md, "| set")])
+	}
+	if want := "- cells judged by identity alone (id): 32; cells not checked in rows that ran: 0\n"; !strings.Contains(md, want) {
+		t.Errorf("heading lacks %q:\n%s", want, md[:strings.Index(md, "| set")])
 	}
 	m = matrixOf(t, modern, matrixreport.Options{})
 	if md := markdown(t, m); !strings.Contains(md, "- kernel: unknown") {
@@ -581,8 +618,10 @@ func TestCombine(t *testing.T) {
 	}
 	for _, want := range []string{
 		"| set | centos7 | rocky9 | machines agree |",
-		"| centos7 | `3.10.0-1160.119.1.el7.x86_64` | 256 | 62 | 2 | 192 | root; user namespaces enabled",
-		"| rocky9 | unknown (the report has no \"kernel\" entry) | 256 | 255 | 1 | 0 | none |",
+		"| machine | kernel | sets | passed | failed | skipped | (id) cells | preflight |",
+		"| centos7 | `3.10.0-1160.119.1.el7.x86_64` | 256 | 62 | 2 | 192 | 0 | root; user namespaces enabled",
+		"| rocky9 | unknown (the report has no \"kernel\" entry) | 256 | 255 | 1 | 0 | 32 | none |",
+		"i and s the same judged by identity alone",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("combined table lacks %q:\n%s", want, md)
@@ -593,6 +632,7 @@ func TestCombine(t *testing.T) {
 		{"uts+net", "`I S S S S F - -` **failed**", "`I S S S S I S S`", "**no**"},
 		{"user+net", "`S S S S I I - -`", "`S S S S F I S S` **failed**", "**no**"},
 		{"time", "`- - - - - - - -`", "`S S S S S S S I`", "**no**"},
+		{"mnt+user", "`S S S I I S - -`", "`S S S i I S S S`", "**no**"},
 	}
 	for _, tc := range cases {
 		cells := tab.rows[tc.set]
@@ -668,7 +708,7 @@ func TestBadInput(t *testing.T) {
 	if _, err := matrixreport.Read(strings.NewReader(`{"name": "x"}`), matrixreport.Options{}); !errors.Is(err, matrixreport.ErrNotMatrix) {
 		t.Errorf("a JSON object without rows: %v, want ErrNotMatrix", err)
 	}
-	if _, err := matrixreport.Read(strings.NewReader(strings.Replace(matrixJSON, `"schema": 1`, `"schema": 9`, 1)), matrixreport.Options{}); err == nil || !strings.Contains(err.Error(), "schema 9") {
+	if _, err := matrixreport.Read(strings.NewReader(strings.Replace(matrixJSON, fmt.Sprintf(`"schema": %d`, matrixreport.Schema), `"schema": 9`, 1)), matrixreport.Options{}); err == nil || !strings.Contains(err.Error(), "schema 9") {
 		t.Errorf("a matrix of another schema: %v, want an error naming it", err)
 	}
 }
@@ -724,7 +764,8 @@ func entry(name string, value any) types.ReportEntry {
 
 // TestRealReport: the real run has its 256 matrix specs among others (the
 // walk-through names sets too), all passed, and so a table of 256 passed
-// rows with every kind checked.
+// rows with every kind checked, by both oracles except mnt in the 32 sets
+// with user and mnt but not pid, whose one note says why.
 func TestRealReport(t *testing.T) {
 	m := matrixOf(t, real, matrixreport.Options{Name: "real"})
 	md := markdown(t, m)
@@ -732,14 +773,71 @@ func TestRealReport(t *testing.T) {
 	if len(tab.order) != 256 {
 		t.Fatalf("the real report's table has %d set rows, want 256", len(tab.order))
 	}
-	if m.Totals != (matrixreport.Totals{Rows: 256, Passed: 256}) {
-		t.Errorf("totals %+v, want 256 passed", m.Totals)
+	if m.Totals != (matrixreport.Totals{Rows: 256, Passed: 256, IdentityOnly: 32}) {
+		t.Errorf("totals %+v, want 256 passed and 32 cells by identity alone", m.Totals)
 	}
-	if len(tab.notes) != 0 {
-		t.Errorf("a run where every kind was checked needs no note: %v", tab.notes)
+	if len(tab.notes) != 1 || !strings.Contains(tab.notes[1], "judged by identity alone: the kernel refused the child's /proc mount") {
+		t.Errorf("notes %v, want one on the refused /proc mount", tab.notes)
+	}
+	for _, set := range tab.order {
+		s, err := spawn.ParseSet(set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byID := s.Has(spawn.User) && s.Has(spawn.MNT) && !s.Has(spawn.PID)
+		if got := strings.HasPrefix(tab.rows[set][3], "isolated (id) [1]"); got != byID {
+			t.Errorf("%s: mnt cell %q, want identity only: %v", set, tab.rows[set][3], byID)
+		}
 	}
 	all := tab.rows["uts+ipc+pid+mnt+user+net+cgroup+time"]
 	if want := slices.Repeat([]string{"isolated"}, 8); !slices.Equal(all[:8], want) || all[8] != "passed" {
 		t.Errorf("the set of all kinds: %q, want isolated everywhere and passed", all)
+	}
+}
+
+// TestSpecEntriesDecideCells: a spec's own "not checked" entry skips a cell
+// even without a host baseline to infer it from, and an "identity only"
+// entry marks a passing cell but never hides a failure.
+func TestSpecEntriesDecideCells(t *testing.T) {
+	uts := matrixSpec("uts", types.SpecStatePassed, "")
+	uts.ReportEntries = types.ReportEntries{
+		entry(matrixreport.NotCheckedEntry, matrixreport.KindNote{Kind: spawn.Time, Reason: "time: no time namespaces here"}),
+		entry(matrixreport.IdentityOnlyEntry, matrixreport.KindNote{Kind: spawn.Net, Reason: "nothing to compare"}),
+	}
+	ipc := matrixSpec("ipc", types.SpecStateFailed, "ipc: the child sees the host's queue")
+	ipc.ReportEntries = types.ReportEntries{
+		entry(matrixreport.IdentityOnlyEntry, matrixreport.KindNote{Kind: spawn.IPC, Reason: "no host queue"}),
+		entry(matrixreport.IdentityOnlyEntry, matrixreport.KindNote{Kind: "bogus", Reason: "ignored"}),
+	}
+	m, err := matrixreport.FromReports([]types.Report{{SuiteDescription: "nsverify", SpecReports: types.SpecReports{uts, ipc}}}, matrixreport.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]matrixreport.Row{}
+	for _, r := range m.Rows {
+		rows[r.Set] = r
+	}
+	if c := rows["uts"].Cells[spawn.Time]; c.State != matrixreport.CellSkipped || c.Note != "not checked: time: no time namespaces here" {
+		t.Errorf("uts, time: %+v, want skipped with the spec's reason", c)
+	}
+	if c := rows["uts"].Cells[spawn.Net]; c.State != matrixreport.CellShared || !c.IdentityOnly || c.Note != "judged by identity alone: nothing to compare" {
+		t.Errorf("uts, net: %+v, want shared by identity alone with the spec's reason", c)
+	}
+	if c := rows["ipc"].Cells[spawn.IPC]; c.State != matrixreport.CellFailed || c.IdentityOnly {
+		t.Errorf("ipc, ipc: %+v, want failed", c)
+	}
+	if m.Totals.IdentityOnly != 1 || m.Totals.NotChecked != 1 {
+		t.Errorf("totals %+v, want one cell by identity alone and one not checked", m.Totals)
+	}
+	md := markdown(t, m)
+	if !strings.Contains(md, "| shared (id) [") || !strings.Contains(md, "- cells judged by identity alone (id): 1; cells not checked in rows that ran: 1\n") {
+		t.Errorf("the table should show and count the cell by identity alone:\n%s", md)
+	}
+	var out bytes.Buffer
+	if err := matrixreport.Combine(&out, []*matrixreport.Matrix{m}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "| `uts` | `I S S S S s S -`") {
+		t.Errorf("the combined table should write the cell by identity alone in lower case:\n%s", out.String())
 	}
 }

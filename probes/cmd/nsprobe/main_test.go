@@ -5,6 +5,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -131,10 +134,18 @@ func runReport(t *testing.T, attr *syscall.SysProcAttr, args ...string) probeRun
 	return r
 }
 
+// requireRoot skips a test that creates namespaces other than user outside
+// a new user namespace, or maps uid 0, where this process lacks the
+// capabilities over its own user namespace that they need.
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: creating namespaces other than user, and mapping uid 0, need CAP_SYS_ADMIN; run the tests as root")
+	p := spawn.ReadPrivilege()
+	if ok, reason := p.CanCreate(spawn.All.Without(spawn.User)); !ok {
+		t.Skip(reason)
+	}
+	root := []spawn.IDMap{{Inside: 0, Outside: 0, Count: 1}}
+	if ok, reason := p.CanMapIDs(root, root); !ok {
+		t.Skip(reason)
 	}
 }
 
@@ -255,8 +266,13 @@ func TestWithoutNamespacesTheProbeSeesTheHost(t *testing.T) {
 	if rep.Links == nil || !slices.Contains(rep.Links.Names, "lo") || rep.Links.Count != len(rep.Links.Names) {
 		t.Errorf("links = %+v, want lo among them", rep.Links)
 	}
-	if rep.Proc == nil || !slices.Contains(rep.Proc.PIDs, r.pid) || !slices.IsSorted(rep.Proc.PIDs) {
-		t.Errorf("the /proc listing does not hold the probe's pid %d in order", r.pid)
+	if rep.Proc == nil || rep.Proc.Self != strconv.Itoa(r.pid) || !slices.IsSorted(rep.Proc.PIDs) {
+		t.Errorf("proc = %+v: want the probe at its pid %d in the host's /proc, and a sorted listing", rep.Proc, r.pid)
+	}
+	// The host has more processes than a report lists; the listing says
+	// it is cut, and is cut at the bound.
+	if n := countPIDs(t); rep.Proc != nil && n > probes.ProcListMax+8 && (rep.Proc.Complete || len(rep.Proc.PIDs) != probes.ProcListMax) {
+		t.Errorf("proc lists %d pids, complete=%v, of a /proc with %d; want %d and not complete", len(rep.Proc.PIDs), rep.Proc.Complete, n, probes.ProcListMax)
 	}
 	if rep.IPC == nil || rep.User == nil || rep.Clock == nil || len(rep.Cgroup) == 0 {
 		t.Errorf("observations missing: ipc %v, user %v, clock %v, cgroup %v", rep.IPC, rep.User, rep.Clock, rep.Cgroup)
@@ -310,16 +326,12 @@ func TestBadUsageExitsTwoHavingDoneNothing(t *testing.T) {
 
 func TestActionsStayInsideNewNamespaces(t *testing.T) {
 	requireRoot(t)
-	const key, link, name = 4242, "nsvmark0", "x"
+	// Fresh names every run, so that a leftover of an earlier run can
+	// neither hide a leak nor turn this test into a skip.
+	key, link, name := randomKey(t), "nsvm"+randomHex(t, 4), "nsv-"+randomHex(t, 4)
 	before := readHost(t)
-	if slices.Contains(before.msgKeys, key) {
-		t.Skipf("the host already has a SysV queue with key %d; remove it (ipcrm -Q %d) to run this test", key, key)
-	}
-	if hostHasLink(t, link) {
-		t.Skipf("the host already has a link %s; remove it (ip link del %s) to run this test", link, link)
-	}
-	if before.hostname == name {
-		t.Skipf("the host is named %q, the name the probe sets inside", name)
+	if slices.Contains(before.msgKeys, key) || hostHasLink(t, link) || before.hostname == name {
+		t.Fatalf("the random key %d, link %s or name %s is already on the host", key, link, name)
 	}
 	// Should the probe leak, the test fails and leaves nothing behind.
 	t.Cleanup(func() { removeLeaks(t, key, link) })
@@ -327,7 +339,7 @@ func TestActionsStayInsideNewNamespaces(t *testing.T) {
 	own := ownNS(t)
 	parents := fmt.Sprintf("uts=%s,ipc=%s,net=%s", nsArg(own["uts"]), nsArg(own["ipc"]), nsArg(own["net"]))
 	attr := &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWNET}
-	rep := runReport(t, attr, "-hostname", name, "-msgq", strconv.Itoa(key), "-mount-proc", "-marker-link", link,
+	rep := runReport(t, attr, "-hostname", name, "-msgq", strconv.Itoa(int(key)), "-mount-proc", "-marker-link", link,
 		"-parent-ns", "mnt="+nsArg(own["mnt"]), "-parent-ns", parents).report
 
 	if len(rep.Errors) != 0 {
@@ -372,6 +384,42 @@ func TestActionsStayInsideNewNamespaces(t *testing.T) {
 	}
 	if after.mountinfo != before.mountinfo {
 		t.Errorf("the host's mount table changed:\nbefore:\n%s\nafter:\n%s", before.mountinfo, after.mountinfo)
+	}
+}
+
+// countPIDs counts the pids in this test's /proc.
+func countPIDs(t *testing.T) int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err == nil {
+			n++
+		}
+	}
+	return n
+}
+
+func randomHex(t *testing.T, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// randomKey is a positive SysV key other than IPC_PRIVATE (0).
+func randomKey(t *testing.T) int32 {
+	var b [4]byte
+	for {
+		if _, err := rand.Read(b[:]); err != nil {
+			t.Fatal(err)
+		}
+		if k := int32(binary.LittleEndian.Uint32(b[:]) & 0x7fffffff); k != 0 {
+			return k
+		}
 	}
 }
 

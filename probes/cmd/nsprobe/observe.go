@@ -126,22 +126,42 @@ func observeIPC(r *probes.Report) error {
 
 // observeProc lists the pids in /proc, which are those of the pid
 // namespace /proc was mounted for, not necessarily the probe's.
+//
+// It reads the directory in chunks and stops past probes.ProcListMax pids,
+// so its cost does not grow with the host's process count.
 func observeProc(r *probes.Report) error {
-	entries, err := os.ReadDir("/proc")
+	dir, err := os.Open("/proc")
 	if err != nil {
 		return fmt.Errorf("list proc: %w", err)
 	}
-	pids := []int{}
-	for _, e := range entries {
-		if pid, err := strconv.Atoi(e.Name()); err == nil {
+	defer dir.Close()
+	pids, complete := []int{}, true
+read:
+	for {
+		entries, err := dir.ReadDir(128)
+		for _, e := range entries {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			if len(pids) == probes.ProcListMax {
+				complete = false
+				break read
+			}
 			pids = append(pids, pid)
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("list proc: %w", err)
 		}
 	}
 	sort.Ints(pids)
 	// Where /proc/self points is the probe's pid in the pid namespace
 	// /proc belongs to: "1" in a /proc of its own as pid 1.
 	self, _ := os.Readlink("/proc/self")
-	r.Proc = &probes.Proc{PIDs: pids, Self: self}
+	r.Proc = &probes.Proc{PIDs: pids, Complete: complete, Self: self}
 	return nil
 }
 

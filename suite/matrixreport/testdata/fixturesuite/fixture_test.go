@@ -1,17 +1,5 @@
-// Package fixturesuite is a stand-in for the nsverify suite that needs no
-// root: it names, labels and reports its matrix specs as the suite does, with
-// outcomes chosen to cover every kind of cell. Ginkgo runs it to write the
-// JSON reports in ../ (see gen.sh there), so the fixtures are Ginkgo's own
-// output rather than hand-written JSON.
-//
-// NSREPORT_FIXTURE picks the machine it pretends to be:
-//
-//   - el7: a 3.10 kernel without cgroup and time namespaces. Sets holding
-//     either are skipped as the suite skips them; the "kernel", "preflight"
-//     and "host baseline" entries are present; uts+net fails on net and
-//     ipc+pid fails before any kind is checked.
-//   - modern: every kind present and no suite-level entry at all; user+net
-//     fails on user, and the "child <set>" entries carry the namespaces.
+//go:build nsreport_fixture
+
 package fixturesuite
 
 import (
@@ -68,7 +56,7 @@ var _ = Describe("the host", Label("host"), func() {
 
 var _ = Describe("the walk-through", Label("walkthrough"), func() {
 	// Same text as a matrix entry, but not labelled matrix: not a row.
-	DescribeTable("a child cloned with the walk-through's cumulative flags is isolated in exactly those six kinds",
+	DescribeTable("a child cloned with the walk-through's cumulative flags is isolated in exactly those, among its six kinds",
 		func(set spawn.Set) {}, Entry("uts", Label("ns:uts"), spawn.SetOf(spawn.UTS)))
 })
 
@@ -94,6 +82,14 @@ var _ = Describe("the combination matrix", func() {
 			}
 			report := probes.Report{Schema: probes.Schema, NS: namespaces()}
 			AddReportEntry("child "+set.String(), map[string]any{"set": set.String(), "report": report}, ReportEntryVisibilityFailureOrVerbose)
+			if machine == "el7" && set != spawn.SetOf(spawn.IPC, spawn.PID) {
+				for _, k := range []spawn.Kind{spawn.Cgroup, spawn.Time} {
+					AddReportEntry("not checked", map[string]any{"kind": k, "reason": string(k) + ": this kernel (3.10.0-1160.119.1.el7.x86_64) has no " + string(k) + " namespaces (/proc/self/ns/" + string(k) + " is missing); boot a newer kernel"}, ReportEntryVisibilityFailureOrVerbose)
+				}
+			}
+			if machine == "modern" && set.Has(spawn.User) && set.Has(spawn.MNT) && !set.Has(spawn.PID) {
+				AddReportEntry("identity only", map[string]any{"kind": spawn.MNT, "reason": "the kernel refused the child's /proc mount (EPERM, as it must)"}, ReportEntryVisibilityFailureOrVerbose)
+			}
 			switch {
 			case machine == "el7" && set == spawn.SetOf(spawn.UTS, spawn.Net):
 				Expect([]string{"lo", "eth0"}).To(ConsistOf("lo"), "net: the child in %s sees links beyond lo and its own marker", set)
