@@ -150,7 +150,7 @@ type Holder struct {
 // and, past a deadline, by SIGKILL to its pid, when the spec ends.
 func StartHolder(set spawn.Set, acts holdActions, uidMap, gidMap []spawn.IDMap) *Holder {
 	GinkgoHelper()
-	needsRoot(set)
+	needsCreate(set)
 	needsKinds(set)
 	acts.Host = host.NS
 	spec, err := json.Marshal(acts)

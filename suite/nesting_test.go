@@ -127,7 +127,7 @@ func ownerOf(path string) (uid, gid uint32) {
 
 var _ = Describe("namespaces nested in namespaces of their kind", Label("nesting"), func() {
 	It("makes the probe pid 1 of a pid namespace inside another, with NSpid listing all three levels, where a single level lists two", Label("ns:pid"), func(ctx SpecContext) {
-		needsRoot(spawn.SetOf(spawn.PID))
+		needsCreate(spawn.SetOf(spawn.PID))
 		needsKinds(spawn.SetOf(spawn.PID))
 		r := runNested(ctx, os.Args[0], nestTask{Probe: probePath, Kind: spawn.PID}, &syscall.SysProcAttr{Cloneflags: spawn.SetOf(spawn.PID).CloneFlags()})
 		Expect(r.PID).To(Equal(1), "pid: the probe is not pid 1 of the inner namespace")
@@ -142,11 +142,11 @@ var _ = Describe("namespaces nested in namespaces of their kind", Label("nesting
 	})
 
 	It("composes the maps of a user namespace inside another: a file the inner root makes is owned on the host by the composed id, where one level maps it directly", Label("ns:user"), func(ctx SpecContext) {
-		needsRoot(spawn.SetOf(spawn.User))
 		needsKinds(spawn.SetOf(spawn.User))
-		dir := worldDir()
 		const outerBase, innerID = 100000, 1000
 		outer := []spawn.IDMap{{Inside: 0, Outside: outerBase, Count: 65536}}
+		needs(features.CanMapIDs(outer, outer))
+		dir := worldDir()
 		inner := []spawn.IDMap{{Inside: 0, Outside: innerID, Count: 1}}
 		nestedFile := filepath.Join(dir, "nested")
 		attr := &syscall.SysProcAttr{

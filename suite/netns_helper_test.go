@@ -23,6 +23,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/nsverify/nsverify/probes"
+	"github.com/nsverify/nsverify/spawn"
 )
 
 // netnsHelperEnv, when set, makes this test binary do one network
@@ -169,7 +170,7 @@ func runNetnsHelper(ctx context.Context, t netnsTask) netnsOutcome {
 // when the spec ends.
 func NamedNetns(ctx context.Context, link string) (name string, id probes.NSID) {
 	GinkgoHelper()
-	needsHostRoot()
+	needs(features.NeedOver(spawn.MNT, spawn.CapSysAdmin, "pin a network namespace at /run/netns"))
 	name = "nsverify-" + randomHex(6)
 	_, err := os.Stat(netnsDir)
 	madeDir := errors.Is(err, fs.ErrNotExist)

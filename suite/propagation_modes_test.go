@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nsverify/nsverify/probes"
+	"github.com/nsverify/nsverify/spawn"
 )
 
 // propagationModeEnv, when set, makes this test binary one side of the
@@ -201,7 +202,7 @@ func parseFileMounts(path string) ([]probes.Mount, error) {
 // its own, below a scratch directory of the spec, and returns what it saw.
 func observePropagation(ctx context.Context, mode string) propagationOutcome {
 	GinkgoHelper()
-	needsHostRoot()
+	needsCreate(spawn.SetOf(spawn.MNT))
 	dir := GinkgoT().TempDir()
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
