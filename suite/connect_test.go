@@ -43,7 +43,7 @@ func connect(aPath, aAddr, bPath, bAddr string) {
 		link, cidr string
 	}{{ha, name, aAddr}, {hb, peer, bAddr}} {
 		addr, err := netlink.ParseAddr(end.cidr)
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "net: parse %s", end.cidr)
 		Expect(documentation.Contains(addr.IP)).To(BeTrue(), "net: %s is outside 192.0.2.0/24", end.cidr)
 		l, err := end.h.LinkByName(end.link)
 		Expect(err).NotTo(HaveOccurred(), "net: find %s", end.link)

@@ -138,6 +138,10 @@ func serveEcho(conn net.PacketConn) {
 	}
 }
 
+// holderDeadline bounds the wait for a holder to say it is ready: a
+// deadline, generous for a loaded machine, not a timing.
+const holderDeadline = 30 * time.Second
+
 // Holder is a process of the suite that holds namespaces for a spec.
 type Holder struct {
 	PID  int
@@ -154,7 +158,7 @@ func StartHolder(set spawn.Set, acts holdActions, uidMap, gidMap []spawn.IDMap) 
 	needsKinds(set)
 	acts.Host = host.NS
 	spec, err := json.Marshal(acts)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "%s: encode the holder's actions", set)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = []string{holderEnv + "=" + string(spec)}
 	attr := &syscall.SysProcAttr{Cloneflags: set.CloneFlags(), Pdeathsig: syscall.SIGKILL, Setpgid: true}
@@ -164,11 +168,11 @@ func StartHolder(set spawn.Set, acts holdActions, uidMap, gidMap []spawn.IDMap) 
 	}
 	cmd.SysProcAttr = attr
 	stdin, err := cmd.StdinPipe()
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "%s: pipe to the holder", set)
 	stdout, err := cmd.StdoutPipe()
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "%s: pipe from the holder", set)
 	cmd.Stderr = GinkgoWriter
-	Expect(cmd.Start()).To(Succeed(), "start a holder in %s", set)
+	Expect(cmd.Start()).To(Succeed(), "%s: start a holder", set)
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
 	DeferCleanup(func() {
@@ -188,11 +192,11 @@ func StartHolder(set spawn.Set, acts holdActions, uidMap, gidMap []spawn.IDMap) 
 	var ready holdReady
 	select {
 	case l := <-line:
-		Expect(json.Unmarshal([]byte(l), &ready)).To(Succeed(), "read the holder's line %q", l)
-	case <-time.After(10 * time.Second):
-		Fail(fmt.Sprintf("the holder in %s did not say it was ready within 10s", set))
+		Expect(json.Unmarshal([]byte(l), &ready)).To(Succeed(), "%s: read the holder's line %q", set, l)
+	case <-time.After(holderDeadline):
+		Fail(fmt.Sprintf("%s: the holder did not say it was ready within %s", set, holderDeadline))
 	}
-	Expect(ready.Error).To(BeEmpty(), "the holder in %s failed", set)
+	Expect(ready.Error).To(BeEmpty(), "%s: the holder failed", set)
 	return &Holder{PID: cmd.Process.Pid, Set: set, Acts: acts}
 }
 

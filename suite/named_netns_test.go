@@ -19,7 +19,7 @@ var _ = Describe("a named network namespace pinned at /run/netns", Label("join",
 		Expect(err).NotTo(HaveOccurred(), "net: open the named namespace %s after its maker exited", name)
 		pinned, err := nsidOf(h)
 		h.Close()
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "net: stat /run/netns/%s", name)
 		Expect(pinned).To(Equal(made), "net: /run/netns/%s is not the namespace its maker made", name)
 
 		r := RunChild(ctx, spawn.Options{Probe: probePath, Join: spawn.Join{Paths: map[spawn.Kind]string{spawn.Net: netnsDir + "/" + name}}}, m).Report

@@ -73,7 +73,7 @@ func nestOuter(spec string, out io.Writer) int {
 func runNested(ctx context.Context, exe string, t nestTask, attr *syscall.SysProcAttr) *probes.Report {
 	GinkgoHelper()
 	spec, err := json.Marshal(t)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "%s: encode the task", t.Kind)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, exe, "-test.run=^$")
@@ -96,9 +96,9 @@ func runNested(ctx context.Context, exe string, t nestTask, attr *syscall.SysPro
 func worldDir() string {
 	GinkgoHelper()
 	dir, err := os.MkdirTemp("", "nsverify-nest-")
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "user: make a directory every id may write")
 	DeferCleanup(os.RemoveAll, dir)
-	Expect(os.Chmod(dir, 0o777)).To(Succeed())
+	Expect(os.Chmod(dir, 0o777)).To(Succeed(), "user: open %s to every id", dir)
 	return dir
 }
 
@@ -107,14 +107,14 @@ func worldDir() string {
 func copyExe(dir string) string {
 	GinkgoHelper()
 	src, err := os.Open(os.Args[0])
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "user: open this test binary")
 	defer src.Close()
 	path := filepath.Join(dir, "nest.test")
 	dst, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "user: create %s", path)
 	_, err = io.Copy(dst, src)
-	Expect(err).NotTo(HaveOccurred())
-	Expect(dst.Close()).To(Succeed())
+	Expect(err).NotTo(HaveOccurred(), "user: copy this test binary")
+	Expect(dst.Close()).To(Succeed(), "user: write %s", path)
 	return path
 }
 

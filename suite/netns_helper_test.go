@@ -150,7 +150,7 @@ func nsidOf(h netns.NsHandle) (probes.NSID, error) {
 func runNetnsHelper(ctx context.Context, t netnsTask) netnsOutcome {
 	GinkgoHelper()
 	spec, err := json.Marshal(t)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "net: encode the task")
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
