@@ -86,3 +86,31 @@ func TestParseStageStatusReadsTheObserverAndTheStageThreads(t *testing.T) {
 		t.Errorf("status = %+v, want observer 77 and 1 thread", got)
 	}
 }
+
+func TestAddJoinStepsJoinsUserFirstThenBecomesItsRoot(t *testing.T) {
+	cfg, err := parseArgs([]string{"-join", "net=/proc/self/ns/net,user=/proc/self/ns/user,mnt=/proc/self/ns/mnt,uts=/proc/self/ns/uts", "-newpid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &stagePlan{}
+	joined, release, err := addJoinSteps(p, cfg)
+	defer release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"user", "uts", "net", "mnt"}; !reflect.DeepEqual(joined, want) {
+		t.Errorf("joined %q, want %q", joined, want)
+	}
+	want := []string{
+		"setns into the user namespace at /proc/self/ns/user",
+		"become gid 0 of the joined user namespace",
+		"become uid 0 of the joined user namespace",
+		"setns into the uts namespace at /proc/self/ns/uts",
+		"setns into the net namespace at /proc/self/ns/net",
+		"setns into the mnt namespace at /proc/self/ns/mnt",
+		"unshare pid namespace after joining",
+	}
+	if !reflect.DeepEqual(p.what, want) {
+		t.Errorf("steps:\n%s\nwant:\n%s", strings.Join(p.what, "\n"), strings.Join(want, "\n"))
+	}
+}
