@@ -28,10 +28,14 @@ type Report struct {
 	Clock      *Clock               `json:"clock,omitempty"`
 	Caps       *Caps                `json:"caps,omitempty"`
 	Owners     map[string]Ownership `json:"owners,omitempty"`
-	Confine    *Confine             `json:"confine,omitempty"`
-	Actions    map[string]string    `json:"actions,omitempty"`
-	Launcher   *Launcher            `json:"launcher,omitempty"`
-	Errors     map[string]string    `json:"errors,omitempty"`
+	// Mqueues are the POSIX queues of the probe's ipc namespace, listed
+	// through an mqueue file system of its own, made where it mounts
+	// /proc (-mount-proc) and attached nowhere.
+	Mqueues  []string          `json:"mqueues,omitempty"`
+	Confine  *Confine          `json:"confine,omitempty"`
+	Actions  map[string]string `json:"actions,omitempty"`
+	Launcher *Launcher         `json:"launcher,omitempty"`
+	Errors   map[string]string `json:"errors,omitempty"`
 }
 
 // NSID identifies a namespace by the device and inode of its nsfs file, the
@@ -102,9 +106,9 @@ type Clock struct {
 }
 
 // Launcher is filled in when the probe ran as a two-stage launcher, to
-// enter a time namespace whose offsets it wrote first: the observer is then
-// a process the launcher started, and these are what the launcher knows of
-// it.
+// enter a time namespace whose offsets it wrote first or to join existing
+// namespaces: the observer is then a process the launcher's stage started,
+// and these are what the launcher knows of it.
 type Launcher struct {
 	// ObserverPID is the observer's pid in the launcher's pid namespace
 	// (the host's, when the launcher was started there).
@@ -114,4 +118,13 @@ type Launcher struct {
 	// kernels a task whose time namespace for children differs from its
 	// own cannot start a thread.
 	StageThreads int `json:"stage_threads"`
+	// Joined lists the kinds the stage joined (setns), in the order it
+	// joined them (JoinOrder); absent when it joined none.
+	Joined []string `json:"joined,omitempty"`
 }
+
+// JoinOrder is the order in which the probe joins namespaces, nsenter's:
+// user first, so that the joiner holds capabilities in the user namespace
+// that owns the rest; mnt late, since it changes the root and the working
+// directory; time last, with pid, applying to the observer forked after.
+var JoinOrder = []string{"user", "cgroup", "ipc", "uts", "net", "pid", "mnt", "time"}

@@ -3,6 +3,9 @@
 //
 // It owns the namespace kinds, sets of kinds and their power set, the uid/gid
 // maps of a user namespace, and the translation of a set into clone flags.
+// A child may also join existing namespaces (Options.Join): by path or
+// through a pidfd, from a single-threaded stage of the probe, never from
+// the caller.
 //
 // Privilege: creating any namespace but user needs CAP_SYS_ADMIN over the
 // caller's user namespace; a caller without it can still create a user

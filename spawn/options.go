@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,6 +18,9 @@ type Actions struct {
 	// MsgQueueKey, when not 0, makes the probe create a SysV message queue
 	// with that key (IPC_CREAT|IPC_EXCL) and remove it before it exits.
 	MsgQueueKey int32
+	// MQueueName, when not empty, makes the probe create a POSIX message
+	// queue with that name (no slash), which dies with its ipc namespace.
+	MQueueName string
 	// MountProc makes the probe make / recursively private and mount a
 	// fresh /proc. The probe refuses it outside a new mount namespace.
 	MountProc bool
@@ -180,6 +184,12 @@ func (a Actions) validate(set Set) error {
 	if (a.Hostname != "" || a.Domainname != "") && !set.Has(UTS) {
 		return fmt.Errorf("validate actions: setting the hostname or domainname needs the uts kind, and the set is %s; it would change the host's", set)
 	}
+	if a.MQueueName != "" && !set.Has(IPC) {
+		return fmt.Errorf("validate actions: creating a POSIX queue needs the ipc kind, and the set is %s; it would be left on the host", set)
+	}
+	if len(a.MQueueName) > 255 || strings.Contains(a.MQueueName, "/") {
+		return fmt.Errorf("validate actions: POSIX queue name %q is not 1 to 255 bytes without a slash", a.MQueueName)
+	}
 	if a.MsgQueueKey != 0 && !set.Has(IPC) {
 		return fmt.Errorf("validate actions: creating a SysV queue needs the ipc kind, and the set is %s; it would be left on the host", set)
 	}
@@ -204,6 +214,9 @@ func (a Actions) args() []string {
 	if a.MsgQueueKey != 0 {
 		args = append(args, "-msgq", strconv.FormatInt(int64(a.MsgQueueKey), 10))
 	}
+	if a.MQueueName != "" {
+		args = append(args, "-mq", a.MQueueName)
+	}
 	if a.MountProc {
 		args = append(args, "-mount-proc")
 	}
@@ -222,6 +235,9 @@ type Options struct {
 	Probe string
 	// Set is the namespaces the child is cloned into.
 	Set Set
+	// Join names existing namespaces the child joins after it is cloned
+	// (see Join); the zero value joins none.
+	Join Join
 	// Subcommand, when not empty, runs one observation instead of all.
 	Subcommand string
 	// Actions run inside the child before it observes.
@@ -257,6 +273,9 @@ func (o Options) validate() error {
 		return errors.New("validate options: no probe path given; build probes/cmd/nsprobe and pass its path")
 	}
 	if err := o.Actions.validate(o.Set); err != nil {
+		return err
+	}
+	if err := o.Join.validate(o.Set, o.Actions); err != nil {
 		return err
 	}
 	if o.Set.Has(User) {

@@ -41,6 +41,7 @@ func (f *Features) WriteTable(w io.Writer, color bool) error {
 		{"propagation of /", describePropagation(f.RootPropagation)},
 		{"seccomp", orUnknown(f.Seccomp)},
 		{"user namespaces", describeSwitches(&f.Machine)},
+		{"setns by pidfd", describePidfdJoin(f.Kernel)},
 	}
 	for _, kv := range fields {
 		fmt.Fprintf(&b, "  %-17s %s\n", kv[0], kv[1])

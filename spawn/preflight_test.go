@@ -36,6 +36,7 @@ func TestWriteTableSaysWhatIsSupportedAndWhatToDo(t *testing.T) {
 		"  can create        namespaces of every kind, owned by its user namespace (CAP_SYS_ADMIN over it)\n",
 		"  cgroup layout     v1 (cgroup hierarchies only)\n",
 		"  propagation of /  shared (a mount namespace must make / private before it mounts anything; the probe does)\n",
+		"  setns by pidfd    no: kernel 3.10.0-1160.el7.x86_64 is older than 5.8, where setns learnt to take a pidfd; join by /proc/PID/ns paths instead, or boot 5.8 or later\n",
 		"  KIND    SUPPORTED  LIMIT   WHY NOT, AND THE REMEDY\n",
 		"  uts     yes        15000\n",
 		"  user    no         0       cannot create user namespaces (clone(CLONE_NEWUSER) failed with EINVAL): user namespaces are not enabled (user.max_user_namespaces is 0); run `sysctl -w user.max_user_namespaces=15000`",

@@ -16,7 +16,8 @@ type Result struct {
 	Report *probes.Report
 	// PID is the pid the host started. HostPID is the observer's pid as the
 	// host sees it: the same as PID, except where the probe must start the
-	// observer itself to enter a time namespace with offsets.
+	// observer itself, to enter a time namespace with offsets or to join
+	// namespaces (Options.Join).
 	PID     int
 	HostPID int
 	// Args are the probe's arguments, for reports.

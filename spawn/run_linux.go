@@ -20,6 +20,7 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 		args = append(args, opts.Subcommand)
 	}
 	args = append(args, opts.Actions.args()...)
+	args = append(args, opts.Join.args()...)
 	// The probe refuses every action in the namespaces of its parent.
 	parent, err := ownNamespaces(opts.Actions)
 	if err != nil {
@@ -44,6 +45,7 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 			args = append(args, "-newpid")
 		}
 	}
+	flags, args = stagePID(opts, flags, args)
 
 	cmd = exec.CommandContext(ctx, opts.Probe, args...)
 	cmd.Env = opts.Env
@@ -104,7 +106,7 @@ func ownNamespaces(a Actions) (string, error) {
 	if a.Hostname != "" || a.Domainname != "" {
 		kinds = append(kinds, "uts")
 	}
-	if a.MsgQueueKey != 0 {
+	if a.MsgQueueKey != 0 || a.MQueueName != "" {
 		kinds = append(kinds, "ipc")
 	}
 	if a.MountProc {

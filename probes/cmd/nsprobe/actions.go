@@ -18,7 +18,7 @@ import (
 // refused action is reported under the observation it affects, and that
 // observation still runs (except proc: see observe).
 func act(cfg *config, r *probes.Report) {
-	if cfg.hostname == "" && cfg.domainname == "" && !cfg.msgq && !cfg.mountProc && cfg.createFile == "" && cfg.markerLink == "" {
+	if cfg.hostname == "" && cfg.domainname == "" && !cfg.msgq && cfg.mqName == "" && !cfg.mountProc && cfg.createFile == "" && cfg.markerLink == "" {
 		return
 	}
 	g := newGuard(cfg)
@@ -43,11 +43,23 @@ func act(cfg *config, r *probes.Report) {
 			done(r, "msgq")
 		}
 	}
+	if cfg.mqName != "" {
+		if err := createMqueue(cfg.mqName, g.check("ipc")); err != nil {
+			fail(r, "mqueues", err)
+		} else {
+			done(r, "mq")
+		}
+	}
 	if cfg.mountProc {
 		if err := mountProc(g.check("mnt")); err != nil {
 			fail(r, "proc", err)
 		} else {
 			done(r, "mount-proc")
+			// The probe's own view of POSIX queues, made where it makes
+			// its own /proc.
+			if r.Mqueues, err = probes.Mqueues(); err != nil {
+				fail(r, "mqueues", err)
+			}
 		}
 	}
 	if cfg.createFile != "" {
@@ -113,6 +125,15 @@ func mountProc(refused error) error {
 		return fmt.Errorf("mount proc: %w", err)
 	}
 	return nil
+}
+
+// createMqueue creates a POSIX queue in a new ipc namespace, where it dies
+// with the namespace.
+func createMqueue(name string, refused error) error {
+	if refused != nil {
+		return fmt.Errorf("create POSIX queue: %w", refused)
+	}
+	return probes.MqOpen(name)
 }
 
 func createFile(path string) error {

@@ -67,8 +67,7 @@ type setnsPlan struct {
 	self    [8]*byte
 	res     setnsResult
 	pipeW   uintptr
-
-	allSignals, oldMask uint64
+	sig     sigState
 }
 
 // setnsHost opens the probe's own namespaces (the host's, when the probe
@@ -78,7 +77,7 @@ type setnsPlan struct {
 // asked from the new user namespace, answers EPERM: the namespace is
 // outside, so the kernel must refuse.
 func setnsHost(res *probes.Confine) {
-	p := &setnsPlan{unshare: unix.CLONE_NEWUSER | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET | unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP, allSignals: ^uint64(0)}
+	p := &setnsPlan{unshare: unix.CLONE_NEWUSER | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET | unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP, sig: newSigState()}
 	for i, k := range setnsKinds {
 		p.fds[i] = -1
 		fd, err := unix.Open("/proc/self/ns/"+k.name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -154,12 +153,12 @@ func errnoAttempt(errno uint32, what string) probes.Attempt {
 //go:nosplit
 //go:norace
 func forkSetns(p *setnsPlan) (uintptr, syscall.Errno) {
-	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&p.allSignals)), uintptr(unsafe.Pointer(&p.oldMask)), sigsetSize, 0, 0)
+	blockSignals(&p.sig)
 	pid, errno := rawFork()
 	if errno == 0 && pid == 0 {
 		setnsChild(p)
 	}
-	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&p.oldMask)), 0, sigsetSize, 0, 0)
+	restoreSignals(&p.sig)
 	return pid, errno
 }
 
@@ -229,8 +228,8 @@ type nestPlan struct {
 	rec   nestRecord
 	pipeW uintptr
 
-	wstatus             int32
-	allSignals, oldMask uint64
+	wstatus int32
+	sig     sigState
 }
 
 type nestRecord struct {
@@ -247,7 +246,7 @@ func nestNamespaces(kind string, depth int) (*probes.Nest, error) {
 	if kind == "pid" {
 		n.StartLevel = pidLevel()
 	}
-	p := &nestPlan{user: kind == "user", depth: depth, allSignals: ^uint64(0)}
+	p := &nestPlan{user: kind == "user", depth: depth, sig: newSigState()}
 	var err error
 	for _, f := range []struct {
 		dst  **byte
@@ -309,7 +308,7 @@ func pidLevel() int {
 //go:nosplit
 //go:norace
 func forkNest(p *nestPlan) (uintptr, syscall.Errno) {
-	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&p.allSignals)), uintptr(unsafe.Pointer(&p.oldMask)), sigsetSize, 0, 0)
+	blockSignals(&p.sig)
 	pid, errno := rawFork()
 	if errno == 0 && pid == 0 {
 		syscall.RawSyscall(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0)
@@ -318,7 +317,7 @@ func forkNest(p *nestPlan) (uintptr, syscall.Errno) {
 		}
 		nestPID(p)
 	}
-	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&p.oldMask)), 0, sigsetSize, 0, 0)
+	restoreSignals(&p.sig)
 	return pid, errno
 }
 
@@ -381,34 +380,3 @@ func nestReport(p *nestPlan) {
 	syscall.RawSyscall(unix.SYS_WRITE, p.pipeW, uintptr(unsafe.Pointer(&p.rec)), unsafe.Sizeof(p.rec))
 	syscall.RawSyscall(unix.SYS_EXIT_GROUP, 0, 0, 0)
 }
-
-// writeRaw writes data to the file at path with raw system calls.
-//
-//go:nosplit
-//go:norace
-func writeRaw(path *byte, data []byte) syscall.Errno {
-	fd, _, errno := syscall.RawSyscall6(unix.SYS_OPENAT, uintptr(atFDCWD), uintptr(unsafe.Pointer(path)), unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
-	if errno != 0 {
-		return errno
-	}
-	_, _, errno = syscall.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(&data[0])), uintptr(len(data)))
-	syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
-	return errno
-}
-
-// readFull reads len(buf) bytes, or fails saying how many came.
-func readFull(f *os.File, buf []byte) (int, error) {
-	n := 0
-	for n < len(buf) {
-		m, err := f.Read(buf[n:])
-		n += m
-		if err != nil {
-			return n, fmt.Errorf("got %d of %d bytes: %w", n, len(buf), err)
-		}
-	}
-	return n, nil
-}
-
-// atFDCWD is AT_FDCWD in a variable: converting the negative constant to
-// a uintptr would not compile.
-var atFDCWD = unix.AT_FDCWD

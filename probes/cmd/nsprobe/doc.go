@@ -31,7 +31,9 @@
 //
 // Flags ask for actions, done before observing and in this order: set the
 // hostname and domainname (-hostname, -domainname), create a SysV message
-// queue (-msgq), mount a private /proc (-mount-proc), create a file
+// queue (-msgq) and a POSIX one (-mq), mount a private /proc (-mount-proc,
+// which also lists the POSIX queues of the probe's ipc namespace under
+// mqueues, through an mqueue file system of its own attached nowhere), create a file
 // (-create-file) and add a marker link (-marker-link). A failed action is
 // reported under the observation it affects (hostname, ipc, proc, user,
 // links) and every observation still runs. -timens with -monotonic-offset
@@ -44,6 +46,19 @@
 // children is not its own, and a Go runtime starts threads as it likes.
 // The report then names the observer's pid and the stage's thread count
 // under launcher.
+//
+// -join KIND=PATH,... joins existing namespaces before observing, from the
+// same kind of stage: a /proc/PID/ns/KIND file or a bind mount of one
+// (/run/netns/NAME) per kind, opened before the fork, one setns each in
+// nsenter's order (user first, then uid and gid 0 of the joined user
+// namespace, as nsenter does; pid and time apply to the observer the stage
+// forks after). -join-pidfd PID=KIND+KIND joins those kinds of process PID
+// in one setns through a pidfd (Linux 5.8 or later). With -newpid the stage
+// unshares a pid namespace after joining, so the observer is its pid 1.
+// The kinds joined are
+// listed under launcher.joined. A join that fails starts no observer: the
+// probe exits 1 and says which setns failed. Actions still need a new
+// namespace of their kind; a joined one is never changed.
 //
 // Confinement flags try what a confined process may not do and record the
 // kernel's answer under confine.attempts ("allowed", an errno name such as
@@ -69,7 +84,7 @@
 // It exits 0 even when an observation or action fails (the failure is in
 // the report's errors), 2 on bad usage (having done nothing), and 1 only
 // when it cannot write its report or, as a launcher, cannot run its
-// observer. Build it with CGO_ENABLED=0, so that it runs in any mount
+// observer or join what it was asked to. Build it with CGO_ENABLED=0, so that it runs in any mount
 // namespace.
 //
 // Privilege: every action needs the capability over its namespace that the

@@ -37,6 +37,7 @@ type config struct {
 	hostname, domainname string
 	msgq                 bool
 	msgqKey              int32
+	mqName               string
 	mountProc            bool
 	createFile           string
 	markerLink           string
@@ -50,6 +51,7 @@ type config struct {
 	boottimeOffset  time.Duration
 	newPID          bool
 	confine         confineConfig
+	join            joinConfig
 
 	// timensFrom is set by a launcher on the observer it started: the time
 	// namespace the launcher is in, which the observer must not be in.
@@ -74,8 +76,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	if cfg.confine.descendant {
 		return beDescendant()
 	}
-	if cfg.timens {
-		return launchInTimeNamespace(cfg, stdout, stderr)
+	if cfg.staged() {
+		return launchStaged(cfg, stdout, stderr)
 	}
 	if cfg.timensFrom != nil {
 		return observeAfterExec(cfg, stdout, stderr)
@@ -106,6 +108,13 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 		cfg.msgq, cfg.msgqKey = true, int32(k)
 		return nil
 	})
+	fs.Func("mq", "create a POSIX message queue named `NAME` (no slash); needs a new ipc namespace", func(v string) error {
+		if v == "" || len(v) > 255 || strings.Contains(v, "/") {
+			return errors.New("not a queue name; give 1 to 255 bytes without a slash, such as nsverify-q")
+		}
+		cfg.mqName = v
+		return nil
+	})
 	fs.BoolVar(&cfg.mountProc, "mount-proc", false, "make / recursively private and mount a fresh /proc; needs a new mount namespace")
 	fs.StringVar(&cfg.createFile, "create-file", "", "create an empty file at `PATH`, which must not exist, to show which id owns what the probe makes")
 	fs.Func("marker-link", "add a bridge (or, without bridges, a veth pair) named `NAME` (at most 15 bytes); needs a new net namespace", func(v string) error {
@@ -130,8 +139,9 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 		cfg.timensFrom = &id
 		return err
 	})
-	fs.BoolVar(&cfg.newPID, "newpid", false, "with -timens: start the observer in a new pid namespace as well, as its pid 1")
+	fs.BoolVar(&cfg.newPID, "newpid", false, "with -timens or -join: start the observer in a new pid namespace as well, as its pid 1")
 	defineConfineFlags(fs, &cfg.confine)
+	defineJoinFlags(fs, &cfg.join)
 	return fs
 }
 
@@ -163,11 +173,17 @@ func parseArgs(args []string) (*config, error) {
 	if cfg.timens && cfg.confine.any() {
 		return nil, errors.New("confinement actions cannot be combined with -timens; run them in a child without time offsets")
 	}
+	if err := checkJoin(cfg); err != nil {
+		return nil, err
+	}
 	if !cfg.timens {
-		for _, name := range []string{"monotonic-offset", "boottime-offset", "newpid"} {
+		for _, name := range []string{"monotonic-offset", "boottime-offset"} {
 			if given[name] {
-				return nil, fmt.Errorf("-%s is given without -timens; offsets and -newpid only apply to the time namespace that -timens creates, so add -timens", name)
+				return nil, fmt.Errorf("-%s is given without -timens; offsets only apply to the time namespace that -timens creates, so add -timens", name)
 			}
+		}
+		if cfg.newPID && !cfg.joining() {
+			return nil, errors.New("-newpid is given without -timens or -join; it only applies to the observer their stage starts, so add one, or clone the probe into a new pid namespace")
 		}
 	}
 	return cfg, nil

@@ -3,27 +3,20 @@
 package main
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/nsverify/nsverify/probes"
 )
 
-// launchInTimeNamespace starts the observer in a new time namespace with
-// offsets, and returns the exit code.
+// addTimensSteps adds to the stage what makes a time namespace with
+// offsets and puts the observer inside.
 //
 // Offsets can only be written to a time namespace no process has entered
 // yet, and unshare(CLONE_NEWTIME) moves only the caller's future children
@@ -32,74 +25,20 @@ import (
 // children differs from its own cannot clone a thread: clone with CLONE_VM
 // fails with EINVAL. A Go process starts threads whenever its runtime
 // likes, so neither this process nor anything it execs may be the one that
-// unshares. Instead it forks a stage that runs raw system calls only, like
-// the child half of Go's own fork and exec: it unshares time (and pid with
-// -newpid, so the observer is pid 1 of a pid namespace whose parent is the
-// caller's), writes the offsets, and forks the observer, which every kernel
-// with time namespaces puts inside, then waits for it. One path on every
-// kernel from 5.6 on, nothing to detect.
-//
-// The observer's report comes back through this process, which adds what
-// the host knows of the observer (its pid here, and how many threads the
-// stage that unshared had). If the namespace cannot be made, no observer
-// starts: this process observes in place and says why under clock.
-func launchInTimeNamespace(cfg *config, stdout, stderr io.Writer) int {
-	// Pdeathsig of the stage follows the thread that forks it.
-	runtime.LockOSThread()
-	from, err := nsID("/proc/self/ns/time")
-	if err != nil {
-		return observeInPlace(cfg, stdout, stderr, err)
-	}
-	args := append([]string{os.Args[0]}, cfg.observerArgs()...)
-	args = append(args, fmt.Sprintf("-timens-from=%d:%d", from.Dev, from.Ino))
+// unshares. The stage does (see stage_linux.go): it unshares time (and pid
+// with -newpid, so the observer is pid 1 of a pid namespace whose parent
+// is the caller's), writes the offsets, and forks the observer, which
+// every kernel with time namespaces puts inside. One path on every kernel
+// from 5.6 on, nothing to detect.
+func addTimensSteps(p *stagePlan, cfg *config) error {
 	flags := uintptr(unix.CLONE_NEWTIME)
+	what := "unshare time namespace"
 	if cfg.newPID {
 		flags |= unix.CLONE_NEWPID
+		what = "unshare time and pid namespaces"
 	}
-	plan, err := newTimensPlan(flags, offsetsText(cfg.monotonicOffset, cfg.boottimeOffset), "/proc/self/exe", args, os.Environ())
-	if err != nil {
-		return observeInPlace(cfg, stdout, stderr, err)
-	}
-	defer plan.close()
-
-	stagePID, err := plan.start()
-	if err != nil {
-		return observeInPlace(cfg, stdout, stderr, err)
-	}
-	// The stage and the observer hold the write ends now.
-	plan.closeChildEnds()
-	var out bytes.Buffer
-	_, copyErr := io.Copy(&out, plan.stdoutR)
-	status, statusErr := io.ReadAll(plan.statusR)
-	var ws unix.WaitStatus
-	_, waitErr := unix.Wait4(stagePID, &ws, 0, nil)
-	if err := errors.Join(copyErr, statusErr, waitErr); err != nil {
-		fmt.Fprintf(stderr, "nsprobe: run the time namespace stage: %v\n", err)
-		return 1
-	}
-	rec, err := parseStageStatus(status)
-	if err != nil {
-		fmt.Fprintf(stderr, "nsprobe: read the time namespace stage's status: %v\n", err)
-		return 1
-	}
-	if rec.failed != "" {
-		// No observer started; nothing was entered.
-		return observeInPlace(cfg, stdout, stderr, errors.New(rec.failed))
-	}
-	code := exitCode(ws)
-	if code != 0 {
-		// The observer said what went wrong on stderr; pass on what it
-		// printed, if anything.
-		_, _ = stdout.Write(out.Bytes())
-		return code
-	}
-	r, err := probes.DecodeReport(&out)
-	if err != nil {
-		fmt.Fprintf(stderr, "nsprobe: read the observer's report: %v\n", err)
-		return 1
-	}
-	r.Launcher = &probes.Launcher{ObserverPID: rec.observerPID, StageThreads: rec.threads}
-	return emit(stdout, stderr, r)
+	p.syscall(what, unix.SYS_UNSHARE, flags, 0, 0)
+	return p.write("/proc/self/timens_offsets", []byte(offsetsText(cfg.monotonicOffset, cfg.boottimeOffset)), "write timens_offsets")
 }
 
 // observeInPlace is the answer when no time namespace could be prepared:
@@ -109,16 +48,6 @@ func observeInPlace(cfg *config, stdout, stderr io.Writer, why error) int {
 	r := run(cfg)
 	fail(r, "clock", why)
 	return emit(stdout, stderr, r)
-}
-
-func exitCode(ws unix.WaitStatus) int {
-	switch {
-	case ws.Exited():
-		return ws.ExitStatus()
-	case ws.Signaled():
-		return 128 + int(ws.Signal())
-	}
-	return 1
 }
 
 // observeAfterExec runs in the observer the stage forked: it checks that it
@@ -138,75 +67,6 @@ func observeAfterExec(cfg *config, stdout, stderr io.Writer) int {
 		r.Actions["timens"] = "entered by fork from a single-threaded stage"
 	}
 	return emit(stdout, stderr, r)
-}
-
-// Stage status records, written by the stage on the status pipe.
-const (
-	stageFailedUnshare = iota + 1
-	stageFailedOpen
-	stageFailedWrite
-	stageFailedFork
-	stageStarted
-)
-
-// stageRecord is what the stage writes: which step it reached, the errno
-// of a failed one, the observer's pid, then the stage's /proc/self/stat.
-type stageRecord struct {
-	Step  uint32
-	Errno uint32
-	PID   uint32
-}
-
-// stageStatus is the decoded status.
-type stageStatus struct {
-	failed      string
-	observerPID int
-	threads     int
-}
-
-// parseStageStatus decodes what the stage wrote on its status pipe.
-func parseStageStatus(b []byte) (stageStatus, error) {
-	var rec stageRecord
-	if err := binary.Read(bytes.NewReader(b), binary.NativeEndian, &rec); err != nil {
-		return stageStatus{}, fmt.Errorf("decode stage record (%d bytes): %w", len(b), err)
-	}
-	errno := syscall.Errno(rec.Errno)
-	switch rec.Step {
-	case stageFailedUnshare:
-		return stageStatus{failed: fmt.Sprintf("unshare time namespace: %v", errno)}, nil
-	case stageFailedOpen:
-		return stageStatus{failed: fmt.Sprintf("open timens_offsets: %v", errno)}, nil
-	case stageFailedWrite:
-		return stageStatus{failed: fmt.Sprintf("write timens_offsets: %v", errno)}, nil
-	case stageFailedFork:
-		return stageStatus{failed: fmt.Sprintf("fork the observer into the time namespace: %v", errno)}, nil
-	case stageStarted:
-	default:
-		return stageStatus{}, fmt.Errorf("decode stage record: unknown step %d", rec.Step)
-	}
-	threads, err := statThreads(b[binary.Size(rec):])
-	if err != nil {
-		return stageStatus{}, err
-	}
-	return stageStatus{observerPID: int(rec.PID), threads: threads}, nil
-}
-
-// statThreads returns num_threads, field 20 of /proc/PID/stat. The fields
-// after the command name, which ends at the last ')', start at field 3.
-func statThreads(stat []byte) (int, error) {
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("parse stage stat: no command name in %q", stat)
-	}
-	fields := strings.Fields(string(stat[i+1:]))
-	if len(fields) < 18 {
-		return 0, fmt.Errorf("parse stage stat: %d fields after the command name, want at least 18", len(fields))
-	}
-	n, err := strconv.Atoi(fields[17])
-	if err != nil {
-		return 0, fmt.Errorf("parse stage stat num_threads: %w", err)
-	}
-	return n, nil
 }
 
 // offsetsText is what timens_offsets takes: "<clock> <sec> <nsec>" lines,
@@ -240,6 +100,9 @@ func (cfg *config) observerArgs() []string {
 	}
 	if cfg.msgq {
 		args = append(args, "-msgq="+strconv.FormatInt(int64(cfg.msgqKey), 10))
+	}
+	if cfg.mqName != "" {
+		args = append(args, "-mq="+cfg.mqName)
 	}
 	if cfg.mountProc {
 		args = append(args, "-mount-proc")
