@@ -475,8 +475,11 @@ func TestMountProcIsRefusedOutsideANewMountNamespace(t *testing.T) {
 			t.Errorf("the mount table changed:\nbefore:\n%s\nafter:\n%s", before.mountinfo, after.mountinfo)
 		}
 	}
-	t.Run("in the parent's", func(t *testing.T) {
-		check(t, "mount proc: refused: not in a new mount namespace", "-mount-proc", "-parent-ns", "mnt="+nsArg(own["mnt"]))
+	t.Run("in the parent's, with no parent given", func(t *testing.T) {
+		// The test's own mount namespace: init's where the test runs as
+		// root on the host, one whose novelty it cannot tell in a user
+		// namespace of its own. Either way a refusal.
+		check(t, "mount proc: refused: ", "-mount-proc")
 	})
 	t.Run("in the parent's named by -parent-ns", func(t *testing.T) {
 		check(t, "mount proc: refused: not in a new mount namespace", "-mount-proc", "-parent-ns", "mnt="+nsArg(own["mnt"]))
