@@ -73,7 +73,7 @@ var _ = Describe("joining namespaces another process holds", Label("join"), func
 			Expect(linkNames(control)).NotTo(ContainElement(m.ChildLink), "net: a probe that joined nothing sees the holder's link")
 		})
 
-		It("joins a user namespace first and becomes its root, so that the maps read back are the holder's, while a probe that joins only uts keeps the host's user namespace", func(ctx SpecContext) {
+		It("joins a user namespace first and becomes its root, so that the maps read back are the holder's", func(ctx SpecContext) {
 			uidMap, gidMap := spawn.CallerMaps()
 			h := StartHolder(spawn.SetOf(spawn.User, spawn.UTS), holdActions{Hostname: m.Hostname}, uidMap, gidMap)
 			joined := spawn.SetOf(spawn.User, spawn.UTS)
@@ -87,8 +87,16 @@ var _ = Describe("joining namespaces another process holds", Label("join"), func
 			Expect(r.User.UIDMap).To(Equal(holderMap), "user: the joined probe's uid map is not the holder's")
 			Expect(r.User.UID).To(Equal(0), "user: the probe is not uid 0 of the joined user namespace")
 			Expect(r.Hostname).To(Equal(m.Hostname), "uts: the joined probe does not see the holder's hostname")
+		})
 
+		It("keeps the host's user namespace when it joins only the holder's uts namespace", func(ctx SpecContext) {
+			// setns into a uts namespace needs CAP_SYS_ADMIN over the
+			// caller's own user namespace too, which an ordinary user lacks.
+			needs(features.CanCreate(spawn.SetOf(spawn.UTS)))
+			uidMap, gidMap := spawn.CallerMaps()
+			h := StartHolder(spawn.SetOf(spawn.User, spawn.UTS), holdActions{Hostname: m.Hostname}, uidMap, gidMap)
 			control := RunChild(ctx, spawn.Options{Probe: probePath, Join: spawn.Join{Paths: map[spawn.Kind]string{spawn.UTS: h.Path(spawn.UTS)}}}, m).Report
+			Expect(control.Hostname).To(Equal(m.Hostname), "uts: a probe that joined the holder's uts does not see its hostname")
 			Expect(control).To(BeSharedWith(host, spawn.User))
 			Expect(control.User.UIDMap).To(Equal(host.Report.User.UIDMap), "user: a probe that joined only uts does not have the host's uid map")
 		})
