@@ -5,8 +5,8 @@ package suite
 import (
 	"errors"
 	"os"
-	"strings"
 	"path/filepath"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
