@@ -8,7 +8,9 @@
 // marks that cell failed. Suite-level report entries named "kernel" and
 // "preflight" head the matrix when present; "host baseline" and the specs'
 // "child <set>" entries tell which kinds the kernel has, so a kind the kernel
-// lacks is shown as not checked rather than shared.
+// lacks is shown as not checked rather than shared. The probe report in the
+// "child <set>" entry also gives the row's caps: what root held in the child,
+// as probes.CapsSummary says it.
 //
 // The same matrix is written as JSON (for machines and for combining runs)
 // and as a Markdown table; Combine puts several machines side by side.

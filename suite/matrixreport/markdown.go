@@ -75,7 +75,7 @@ func (m *Matrix) WriteMarkdown(w io.Writer) error {
 	for _, k := range m.Kinds {
 		header = append(header, string(k))
 	}
-	header = append(header, "status")
+	header = append(header, "caps", "status")
 	writeRow(bw, header)
 	writeRow(bw, slices.Repeat([]string{"---"}, len(header)))
 	for _, r := range m.Rows {
@@ -98,6 +98,7 @@ func (m *Matrix) WriteMarkdown(w io.Writer) error {
 			}
 			cells = append(cells, text)
 		}
+		cells = append(cells, capsText(r))
 		// A skipped row's cells carry its reason already.
 		status := string(r.Status)
 		if r.Status == StatusFailed {
@@ -114,6 +115,15 @@ func (m *Matrix) WriteMarkdown(w io.Writer) error {
 		return fmt.Errorf("write matrix Markdown: %w", err)
 	}
 	return nil
+}
+
+// capsText is a row's caps cell: the summary, or "-" when the row has no
+// child report with capabilities.
+func capsText(r Row) string {
+	if r.Caps == "" {
+		return "-"
+	}
+	return inline(r.Caps)
 }
 
 func (m *Matrix) kernelText() string {

@@ -16,8 +16,12 @@ import (
 )
 
 // Schema is the version of the matrix JSON. It is bumped on any change that
-// an older reader would misunderstand.
-const Schema = 2
+// an older reader would misunderstand. Schema 3 added a row's caps.
+const Schema = 3
+
+// oldestSchema is the oldest matrix JSON Read and ReadMatrix still take: a
+// schema 2 matrix lacks only the caps, which its rows leave empty.
+const oldestSchema = 2
 
 // MatrixLabel is the label of the specs that make the rows.
 const MatrixLabel = "matrix"
@@ -93,6 +97,12 @@ type Row struct {
 	// Note is the skip reason or the whole failure message.
 	Note  string              `json:"note,omitempty"`
 	Cells map[spawn.Kind]Cell `json:"cells"`
+	// Caps says what root inside the child held, as probes.CapsSummary
+	// puts it ("full in own userns", "host root (41/41)", "none"), from
+	// the spec's "child <set>" entry; empty when the row has no child
+	// report with capabilities (a skipped spec, a child that never ran,
+	// a matrix of schema 2).
+	Caps string `json:"caps,omitempty"`
 }
 
 // Totals counts rows by status, and the cells of rows that ran by how far
@@ -237,7 +247,8 @@ func newRow(set spawn.Set, sr types.SpecReport, hostNS map[string]probes.NSID) R
 	// The kinds this kernel has: from the host baseline, else from the
 	// child's own report. A kind it lacks was never checked, so calling its
 	// cell shared would claim more than the spec proved.
-	childNS := childNamespaces(sr, set)
+	childNS, childCaps := childReports(sr, set)
+	row.Caps = probes.CapsSummary(childCaps)
 	for _, k := range spawn.Kinds {
 		switch {
 		case set.Has(k):
@@ -305,9 +316,10 @@ func skipReason(sr types.SpecReport) string {
 	return "not run: filtered out by --label-filter or --focus, or the run stopped early (--fail-fast, an interrupt)"
 }
 
-// childNamespaces returns the namespace identities in the spec's
-// "child <set>" entry, or nil.
-func childNamespaces(sr types.SpecReport, set spawn.Set) map[string]probes.NSID {
+// childReports reads the probe reports in the spec's "child <set>"
+// entries: it returns the namespace identities of the first that has some,
+// or nil, and the first report that has capabilities, or nil.
+func childReports(sr types.SpecReport, set spawn.Set) (ns map[string]probes.NSID, withCaps *probes.Report) {
 	for _, e := range sr.ReportEntries {
 		if e.Name != ChildEntryPrefix+set.String() {
 			continue
@@ -315,11 +327,17 @@ func childNamespaces(sr types.SpecReport, set spawn.Set) map[string]probes.NSID 
 		var v struct {
 			Report *probes.Report `json:"report"`
 		}
-		if json.Unmarshal([]byte(e.Value.AsJSON), &v) == nil && v.Report != nil && len(v.Report.NS) > 0 {
-			return v.Report.NS
+		if json.Unmarshal([]byte(e.Value.AsJSON), &v) != nil || v.Report == nil {
+			continue
+		}
+		if ns == nil && len(v.Report.NS) > 0 {
+			ns = v.Report.NS
+		}
+		if withCaps == nil && v.Report.Caps != nil {
+			withCaps = v.Report
 		}
 	}
-	return nil
+	return ns, withCaps
 }
 
 // suiteEntries returns the first entry of each name, looking at suite-level

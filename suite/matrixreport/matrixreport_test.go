@@ -19,6 +19,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/nsverify/nsverify/probes"
 	"github.com/nsverify/nsverify/spawn"
 	"github.com/nsverify/nsverify/suite/matrixreport"
 )
@@ -32,12 +33,16 @@ import (
 //   - modern: every kind present, no suite-level entry; user+net fails on
 //     user.
 //
-// and the report of a real run of the whole suite as root (scripts/run-suite.sh,
-// then testdata/scrub.go, which keeps the specs and the namespace
-// identities and drops what describes the machine):
+// Both give each child's capabilities (see fixturesuite's doc), and the
+// report of a real run of the suite's matrix specs as root (go test
+// ./suite -ginkgo.label-filter=matrix -ginkgo.json-report=..., then
+// testdata/scrub.go, which keeps the specs, the namespace identities and
+// the capabilities, and drops what describes the machine):
 //
-//   - real: 325 specs, of which 256 in the matrix, all passed; the 32 sets
-//     with user and mnt but not pid judged mnt by identity alone.
+//   - real: 364 specs, of which the 256 in the matrix passed and the others
+//     were filtered out; the 32 sets with user and mnt but not pid judged
+//     mnt by identity alone; root held 40 of the 41 known capabilities on
+//     the host and all of them in a user namespace of its own.
 const (
 	el7    = "el7.json.gz"
 	modern = "modern.json.gz"
@@ -175,6 +180,23 @@ type spec struct {
 	}
 }
 
+// childCaps returns the capability summary of the probe report in a spec's
+// "child <set>" entry, "" when it has none.
+func (s spec) childCaps(t *testing.T) string {
+	t.Helper()
+	for _, e := range s.ReportEntries {
+		if e.Name != "child "+s.LeafNodeText {
+			continue
+		}
+		var v struct{ Report *probes.Report }
+		if err := json.Unmarshal([]byte(e.Value.AsJSON), &v); err != nil {
+			t.Fatal(err)
+		}
+		return probes.CapsSummary(v.Report)
+	}
+	return ""
+}
+
 // noted returns the kinds a spec's "identity only" or "not checked"
 // entries (the entry name) name, with their reasons.
 func (s spec) noted(t *testing.T, entry string) map[string]string {
@@ -260,8 +282,19 @@ func TestCellsMatchTheReport(t *testing.T) {
 					continue
 				}
 				cells := tab.rows[s.LeafNodeText]
-				if len(cells) != len(spawn.Kinds)+1 {
-					t.Fatalf("%s: Markdown row has %d cells, want %d: %q", s.LeafNodeText, len(cells), len(spawn.Kinds)+1, cells)
+				if len(cells) != len(spawn.Kinds)+2 {
+					t.Fatalf("%s: Markdown row has %d cells, want %d: %q", s.LeafNodeText, len(cells), len(spawn.Kinds)+2, cells)
+				}
+				// The caps column: the child's summary, "-" without one.
+				wantCaps := s.childCaps(t)
+				if row.Caps != wantCaps {
+					t.Errorf("%s: caps %q, want %q", s.LeafNodeText, row.Caps, wantCaps)
+				}
+				if wantCaps == "" {
+					wantCaps = "-"
+				}
+				if got := cells[len(spawn.Kinds)]; got != wantCaps {
+					t.Errorf("%s: Markdown caps cell %q, want %q", s.LeafNodeText, got, wantCaps)
 				}
 				failedKind, _, _ := strings.Cut(s.Failure.Message, ":")
 				idOnly, unchecked := s.noted(t, "identity only"), s.noted(t, "not checked")
@@ -361,10 +394,13 @@ func TestSkipReasonsShareOneNote(t *testing.T) {
 		if len(r) != 1 {
 			t.Fatalf("%s: skipped cell %q has no single note", set, cells[0])
 		}
-		for _, c := range cells[:len(cells)-1] {
+		for _, c := range cells[:len(spawn.Kinds)] {
 			if !slices.Equal(refs(c), r) {
 				t.Errorf("%s: the cells of a skipped row point to different notes: %q", set, cells)
 			}
+		}
+		if c := cells[len(spawn.Kinds)]; c != "-" {
+			t.Errorf("%s: a skipped row has no child, and its caps cell is %q, want -", set, c)
 		}
 		counts[tab.notes[r[0]]]++
 	}
@@ -790,8 +826,101 @@ func TestRealReport(t *testing.T) {
 		}
 	}
 	all := tab.rows["uts+ipc+pid+mnt+user+net+cgroup+time"]
-	if want := slices.Repeat([]string{"isolated"}, 8); !slices.Equal(all[:8], want) || all[8] != "passed" {
-		t.Errorf("the set of all kinds: %q, want isolated everywhere and passed", all)
+	if want := slices.Repeat([]string{"isolated"}, 8); !slices.Equal(all[:8], want) || all[8] != "full in own userns" || all[9] != "passed" {
+		t.Errorf("the set of all kinds: %q, want isolated everywhere, full caps in its own user namespace, and passed", all)
+	}
+	// Root holds its capabilities on the host in the sets without user,
+	// and a full set in its own user namespace in those with it.
+	for _, r := range m.Rows {
+		s, err := spawn.ParseSet(r.Set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "host root (40/41)"
+		if s.Has(spawn.User) {
+			want = "full in own userns"
+		}
+		if r.Caps != want {
+			t.Errorf("%s: caps %q, want %q", r.Set, r.Caps, want)
+		}
+	}
+}
+
+// TestCapsColumn: each row that ran says what root held in its child, and
+// a row without a child report with capabilities says "-".
+func TestCapsColumn(t *testing.T) {
+	cases := []struct{ fixture, set, want string }{
+		{el7, "none", "host root (37/41)"},
+		{el7, "uts+user", "37/41 in own userns"},
+		{el7, "uts+net", "host root (37/41)"}, // failed after its child ran
+		{el7, "cgroup", ""},                   // skipped
+		{modern, "none", "host root (41/41)"},
+		{modern, "user+net", "full in own userns"}, // failed after its child ran
+		{modern, "ipc+net", "none"},
+		{modern, "pid+net", ""}, // its report lacks the caps
+	}
+	for _, tc := range cases {
+		t.Run(tc.fixture+"/"+tc.set, func(t *testing.T) {
+			m := matrixOf(t, tc.fixture, matrixreport.Options{})
+			var row matrixreport.Row
+			for _, r := range m.Rows {
+				if r.Set == tc.set {
+					row = r
+				}
+			}
+			if row.Caps != tc.want {
+				t.Errorf("caps %q, want %q", row.Caps, tc.want)
+			}
+			want := tc.want
+			if want == "" {
+				want = "-"
+			}
+			if cells := readTable(t, markdown(t, m)).rows[tc.set]; cells[len(spawn.Kinds)] != want {
+				t.Errorf("Markdown row %q, want the caps cell %q", cells, want)
+			}
+		})
+	}
+	md := markdown(t, matrixOf(t, modern, matrixreport.Options{}))
+	if want := "| set | uts | ipc | pid | mnt | user | net | cgroup | time | caps | status |\n"; !strings.Contains(md, want) {
+		t.Errorf("the header lacks the caps column between the kinds and the status:\n%s", md)
+	}
+}
+
+// TestOldSchema: a matrix of schema 2, written before rows had caps, still
+// reads, with no caps in its rows; other schemas do not.
+func TestOldSchema(t *testing.T) {
+	var buf bytes.Buffer
+	if err := matrixOf(t, modern, matrixreport.Options{Name: "rocky9"}).WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &raw); err != nil {
+		t.Fatal(err)
+	}
+	raw["schema"] = 2
+	for _, r := range raw["rows"].([]any) {
+		delete(r.(map[string]any), "caps")
+	}
+	old, err := json.Marshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := matrixreport.ReadMatrix(bytes.NewReader(old))
+	if err != nil {
+		t.Fatalf("a schema 2 matrix: %v, want it read", err)
+	}
+	if m.Schema != 2 || len(m.Rows) != 256 || m.Rows[0].Caps != "" || m.Totals.Failed != 1 {
+		t.Errorf("a schema 2 matrix read as schema %d, %d rows, caps %q, totals %+v", m.Schema, len(m.Rows), m.Rows[0].Caps, m.Totals)
+	}
+	if cells := readTable(t, markdown(t, m)).rows["none"]; cells[len(spawn.Kinds)] != "-" {
+		t.Errorf("a schema 2 row: %q, want the caps cell -", cells)
+	}
+	raw["schema"] = 1
+	if old, err = json.Marshal(raw); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := matrixreport.ReadMatrix(bytes.NewReader(old)); err == nil || !strings.Contains(err.Error(), "schema 1") {
+		t.Errorf("a schema 1 matrix: %v, want an error naming it", err)
 	}
 }
 

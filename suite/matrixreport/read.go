@@ -111,8 +111,8 @@ func decodeMatrix(data []byte) (*Matrix, error) {
 	if m.Schema == 0 || m.Rows == nil || len(m.Kinds) == 0 {
 		return nil, fmt.Errorf("decode matrix: %w (no schema, kinds or rows); write one with `nsreport matrix -json`", ErrNotMatrix)
 	}
-	if m.Schema != Schema {
-		return nil, fmt.Errorf("decode matrix: schema %d, and this nsreport reads schema %d; rewrite the matrix from its Ginkgo report with this nsreport", m.Schema, Schema)
+	if m.Schema < oldestSchema || m.Schema > Schema {
+		return nil, fmt.Errorf("decode matrix: schema %d, and this nsreport reads schemas %d to %d; rewrite the matrix from its Ginkgo report with this nsreport", m.Schema, oldestSchema, Schema)
 	}
 	m.count()
 	return &m, nil

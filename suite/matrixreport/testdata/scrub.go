@@ -2,8 +2,8 @@
 
 // Scrub turns the Ginkgo JSON report of a real suite run into a fixture: it
 // keeps every spec, its labels, state, failure message, the namespace
-// identities in its report entries and the kinds it judged by identity
-// alone or did not check, and drops what describes the machine
+// identities and capability sets in its report entries and the kinds it
+// judged by identity alone or did not check, and drops what describes the machine
 // rather than the run (hostnames, pids, cgroup paths, links, captured output,
 // stack traces, absolute paths).
 //
@@ -41,10 +41,12 @@ func main() {
 	}
 }
 
-// nsOnly is what a fixture keeps of a probe report.
+// nsOnly is what a fixture keeps of a probe report: the namespaces and
+// the capabilities, without the security label.
 type nsOnly struct {
 	Schema int                    `json:"schema"`
 	NS     map[string]probes.NSID `json:"ns"`
+	Caps   *probes.Caps           `json:"caps,omitempty"`
 }
 
 func scrub(r io.Reader, w io.Writer) error {
@@ -109,6 +111,9 @@ func scrub(r io.Reader, w io.Writer) error {
 					}
 					if err := json.Unmarshal([]byte(e.Value.AsJSON), &v); err != nil {
 						return fmt.Errorf("decode %q entry: %w", e.Name, err)
+					}
+					if v.Report.Caps != nil {
+						v.Report.Caps.LSM = ""
 					}
 					e.Value = wrap(v)
 				default:

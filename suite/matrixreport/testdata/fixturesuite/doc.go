@@ -15,6 +15,12 @@
 //     fails on user, and the "child <set>" entries carry the namespaces;
 //     the sets with user and mnt but not pid judge mnt by identity alone.
 //
+// On both, the "child <set>" entries carry the capabilities root holds in
+// the child: all the kernel knows (37 on el7, 41 on modern), in the initial
+// user namespace or in one of its own as the set has user; except, on
+// modern, ipc+net, whose child holds none, and pid+net, whose report lacks
+// its capabilities.
+//
 // Its specs build only with the nsreport_fixture tag (gen.sh passes it), so
 // that `ginkgo -r` over the repository does not find them: without
 // NSREPORT_FIXTURE they cannot run, and this file alone compiles to a

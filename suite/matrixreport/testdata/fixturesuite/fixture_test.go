@@ -32,7 +32,38 @@ func namespaces() map[string]probes.NSID {
 			ns[string(k)] = probes.NSID{Dev: 4, Ino: uint64(4026531835 + i)}
 		}
 	}
+	// The initial user namespace has the same inode on every kernel.
+	ns[string(spawn.User)] = probes.NSID{Dev: 4, Ino: probes.InitialUserIno}
 	return ns
+}
+
+// childReport is the probe's report in a child of set: a user namespace of
+// its own when set has user, and the capabilities root holds there.
+func childReport(set spawn.Set) probes.Report {
+	report := probes.Report{Schema: probes.Schema, NS: namespaces()}
+	if set.Has(spawn.User) {
+		report.NS[string(spawn.User)] = probes.NSID{Dev: 4, Ino: 4026532200}
+	}
+	// The 3.10 kernel knows 37 capabilities, the modern one all.
+	known := probes.KnownCaps
+	if machine == "el7" {
+		known = 37
+	}
+	var eff []string
+	for n := range known {
+		eff = append(eff, probes.CapName(n))
+	}
+	switch {
+	case machine == "modern" && set == spawn.SetOf(spawn.IPC, spawn.Net):
+		// The child dropped every capability.
+		eff = nil
+	case machine == "modern" && set == spawn.SetOf(spawn.PID, spawn.Net):
+		// The probe could not read its capabilities.
+		report.Errors = map[string]string{"caps": "open /proc/self/status: permission denied"}
+		return report
+	}
+	report.Caps = &probes.Caps{Prm: eff, Eff: eff, Bnd: eff}
+	return report
 }
 
 var _ = SynchronizedBeforeSuite(func() []byte {
@@ -80,7 +111,7 @@ var _ = Describe("the combination matrix", func() {
 					Skip("this kernel has no " + string(k) + " namespaces (/proc/self/ns/" + string(k) + " is missing); a kernel that has them is needed to verify " + string(k))
 				}
 			}
-			report := probes.Report{Schema: probes.Schema, NS: namespaces()}
+			report := childReport(set)
 			AddReportEntry("child "+set.String(), map[string]any{"set": set.String(), "report": report}, ReportEntryVisibilityFailureOrVerbose)
 			if machine == "el7" && set != spawn.SetOf(spawn.IPC, spawn.PID) {
 				for _, k := range []spawn.Kind{spawn.Cgroup, spawn.Time} {
