@@ -140,15 +140,22 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 		c.HostLinksAfter, err = hostLinkNames()
 		Expect(err).NotTo(HaveOccurred())
 	}
-	addReportEntry("child "+opts.Set.String(), map[string]any{
-		"set":      opts.Set.String(),
+	addChildEntry(res)
+	return c
+}
+
+// addChildEntry attaches a child's report to the spec, as "child <set>",
+// with the few host values it is compared with, so that a failure shows
+// inside and host side by side.
+func addChildEntry(res *spawn.Result) {
+	addReportEntry("child "+res.Set.String(), map[string]any{
+		"set":      res.Set.String(),
 		"args":     res.Args,
 		"pid":      res.PID,
 		"host_pid": res.HostPID,
 		"report":   res.Report,
 		"host":     host.Compared(),
 	})
-	return c
 }
 
 // needsCreate skips a spec whose set holds kinds but not user when this

@@ -45,14 +45,7 @@ func runConfined(ctx context.Context, opts spawn.Options) *spawn.Result {
 	needsKinds(opts.Set)
 	res, err := spawn.Run(ctx, opts)
 	Expect(err).NotTo(HaveOccurred(), "run the probe in %s", opts.Set)
-	addReportEntry("child "+opts.Set.String(), map[string]any{
-		"set":      opts.Set.String(),
-		"args":     res.Args,
-		"pid":      res.PID,
-		"host_pid": res.HostPID,
-		"report":   res.Report,
-		"host":     host.Compared(),
-	})
+	addChildEntry(res)
 	return res
 }
 
