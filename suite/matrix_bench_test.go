@@ -114,37 +114,29 @@ func BenchmarkMatrix(b *testing.B) {
 	}
 }
 
-// idleProcesses starts n sleeping processes in a process group of their
-// own, standing for a busy host, and returns what kills and reaps them.
+// idleProcesses starts n sleeping processes standing for a busy host, and
+// returns what kills them. They are not this process's children, as a
+// host's processes are not: a shell starts them in a process group of
+// their own and exits, so that they are reparented, and the benchmark kills
+// that group by its id. Each sleeps at most 15 minutes, should the
+// benchmark itself be killed first.
 func idleProcesses(b *testing.B, n int) (stop func()) {
 	b.Helper()
-	sleep, err := exec.LookPath("sleep")
+	if n == 0 {
+		return func() {}
+	}
+	sh, err := exec.LookPath("sh")
 	if err != nil {
-		b.Skip("needs the sleep command to stand for a busy host's processes")
+		b.Skip("needs sh and sleep to stand for a busy host's processes")
 	}
-	var cmds []*exec.Cmd
-	stop = func() {
-		if len(cmds) > 0 {
-			_ = syscall.Kill(-cmds[0].Process.Pid, syscall.SIGKILL)
-		}
-		for _, c := range cmds {
-			_ = c.Wait()
-		}
-		cmds = nil
+	script := fmt.Sprintf("i=0; while [ $i -lt %d ]; do sleep 900 & i=$((i+1)); done", n)
+	cmd := exec.Command(sh, "-c", script)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("start %d idle processes: %v", n, err)
 	}
-	for i := range n {
-		c := exec.Command(sleep, "3600")
-		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-		if i > 0 {
-			c.SysProcAttr.Pgid = cmds[0].Process.Pid
-		}
-		if err := c.Start(); err != nil {
-			stop()
-			b.Fatalf("start idle process %d of %d: %v", i+1, n, err)
-		}
-		cmds = append(cmds, c)
-	}
-	return stop
+	pgid := cmd.Process.Pid
+	return func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) }
 }
 
 func presentAll(set spawn.Set) bool {
