@@ -39,7 +39,7 @@ func TestSupportsNamesTheKindTheCauseAndTheRemedy(t *testing.T) {
 		{"root, modern kernel", features(machine(nil), nil), All, ""},
 		{"the empty set", features(machine(unprivileged), allFail(syscall.EPERM)), None, ""},
 		{"unprivileged, no user in the set", features(machine(unprivileged), nil), SetOf(UTS, Net),
-			"needs CAP_SYS_ADMIN over its own user namespace: creating uts+net namespaces outside a new user namespace needs it, and this process (uid 1000 in the initial user namespace, without CAP_SYS_ADMIN) lacks it; run as root (sudo), or add user to the set"},
+			"needs CAP_SYS_ADMIN over its own user namespace: creating namespaces other than user outside a new user namespace needs it, and this process (uid 1000 in the initial user namespace, without CAP_SYS_ADMIN) lacks it; run as root (sudo), or add user to the set"},
 		{"unprivileged, inside a user namespace", features(machine(unprivileged), nil), SetOf(UTS, User, Net), ""},
 		{"max_user_namespaces is 0", features(machine(func(m *Machine) { m.Limits[User] = 0 }), map[Kind]error{User: &os.PathError{Op: "fork/exec", Err: syscall.ENOSPC}}), SetOf(Net, User),
 			"user: cannot create user namespaces (clone(CLONE_NEWUSER) failed with ENOSPC): user namespaces are not enabled (user.max_user_namespaces is 0); run `sysctl -w user.max_user_namespaces=15000`"},

@@ -50,7 +50,7 @@ func TestPrivilegeCountsCapabilitiesOnlyOverOwnedNamespaces(t *testing.T) {
 		t.Errorf("NeedOver without CAP_NET_ADMIN = %v, %q", ok, reason)
 	}
 	nobody := Privilege{EUID: 65534, InitialUserNS: true, Owners: rootPrivilege().Owners}
-	if ok, reason := nobody.CanCreate(SetOf(UTS)); ok || !strings.HasPrefix(reason, "needs CAP_SYS_ADMIN over its own user namespace: creating uts namespaces") {
+	if ok, reason := nobody.CanCreate(SetOf(UTS)); ok || !strings.HasPrefix(reason, "needs CAP_SYS_ADMIN over its own user namespace: creating namespaces other than user") {
 		t.Errorf("CanCreate as nobody = %v, %q", ok, reason)
 	}
 }
