@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/nsverify/nsverify/probes"
+	"github.com/nsverify/nsverify/spawn"
 )
 
 func TestConfineFlagsRejectBadUsage(t *testing.T) {
@@ -28,17 +29,28 @@ func TestConfineFlagsRejectBadUsage(t *testing.T) {
 }
 
 func TestTryActionsAreNotTriedOnNamespacesTheProbeOwns(t *testing.T) {
-	// In the test's own namespaces, owned by the test's user namespace,
-	// the kernel might allow them: the probe must not try.
+	// Where the test's namespaces belong to its own user namespace, the
+	// kernel might allow the attempts: the probe must not try. Where they
+	// belong to one above it (the test runs in a user namespace of its
+	// own), the probe tries and the kernel must refuse.
+	p := spawn.ReadPrivilege()
 	rep := runReport(t, nil, "pid", "-try-hostname", "nsprobe-never", "-try-link", "nsvnever0", "-try-mount-proc").report
-	for _, name := range []string{"sethostname", "add link", "mount proc"} {
-		if a := rep.Confine.Attempts[name]; a.Result != probes.NotTried {
-			t.Errorf("%s in the test's own namespaces: %+v, want not tried", name, a)
+	for _, c := range []struct {
+		name string
+		kind spawn.Kind
+	}{{"sethostname", spawn.UTS}, {"add link", spawn.Net}, {"mount proc", spawn.MNT}} {
+		a := rep.Confine.Attempts[c.name]
+		switch owned := p.CanChange(c.kind); {
+		case owned && a.Result != probes.NotTried:
+			t.Errorf("%s in the test's own namespaces, which its user namespace owns: %+v, want not tried", c.name, a)
+		case !owned && a.Result != "EPERM":
+			t.Errorf("%s in the test's own namespaces, owned above its user namespace: %+v, want EPERM", c.name, a)
 		}
 	}
 }
 
 func TestSetnsHostRefusesEveryJoinAndAllowsTheControls(t *testing.T) {
+	requireNS(t, "user")
 	rep := runReport(t, nil, "pid", "-setns-host").report
 	for _, k := range setnsKinds {
 		if _, err := nsID("/proc/self/ns/" + k.name); err != nil {
@@ -54,6 +66,7 @@ func TestSetnsHostRefusesEveryJoinAndAllowsTheControls(t *testing.T) {
 }
 
 func TestNestMakesTheDepthAsked(t *testing.T) {
+	requireNS(t, "user")
 	for _, kind := range []string{"user"} {
 		rep := runReport(t, nil, "pid", "-nest", kind+"=3").report
 		if n := rep.Confine.Nest; n == nil || n.Created != 4 || n.Next != "" {
