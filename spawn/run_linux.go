@@ -57,7 +57,12 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 		Pdeathsig:  syscall.SIGKILL,
 		Setpgid:    true,
 	}
-	if opts.Set.Has(User) {
+	// Maps and credentials go only with a clone that really makes a user
+	// namespace. Without CLONE_NEWUSER Go clones with CLONE_VFORK, and a
+	// child given maps would wait for its suspended parent to write them:
+	// the clone would never return, and a set whose user flag went missing
+	// would hang the suite instead of failing on the user kind.
+	if attr.Cloneflags&unix.CLONE_NEWUSER != 0 {
 		uidMap, gidMap := opts.UIDMap, opts.GIDMap
 		callerUID, callerGID := CallerMaps()
 		if len(uidMap) == 0 {

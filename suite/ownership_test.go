@@ -35,6 +35,11 @@ func expectOwners(c *Child) {
 		return
 	}
 	Expect(r.Errors).NotTo(HaveKey("owners"), "owners: the child in %s could not tell who owns its namespaces", c.Set)
+	if c.Set.Has(spawn.User) {
+		// Every owner below depends on it: a missing user namespace is
+		// the user kind's failure, whichever kind's spec finds it.
+		Expect(r.NS["user"]).NotTo(Equal(host.NS["user"]), "user: the child in %s is in the host's user namespace, which then owns every namespace it has", c.Set)
+	}
 	hostUser := probes.NSRef{ID: host.NS["user"]}
 	childUser := probes.NSRef{ID: r.NS["user"]}
 	outside := probes.NSRef{Outside: true}
