@@ -48,6 +48,9 @@ type Child struct {
 	// CgroupHostPath is where the host sees the cgroup the child was
 	// placed in, or empty when it cannot be named.
 	CgroupHostPath string
+	// ownersJudged says the ownership oracle, which covers every kind at
+	// once, has run on this child: a matrix entry asks for it eight times.
+	ownersJudged bool
 	// CgroupSeen is what the host read of the child in the dedicated
 	// cgroup the spec chose for it, or nil when it chose none.
 	CgroupSeen *cgroupSighting
