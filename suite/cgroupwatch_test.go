@@ -54,11 +54,7 @@ type cgroupSighting struct {
 // value is the cgroup directory to watch.
 const cgroupWatchEnv = "NSVERIFY_WATCH_CGROUP"
 
-func init() {
-	if dir := os.Getenv(cgroupWatchEnv); dir != "" {
-		os.Exit(runCgroupWatcher(dir, os.Stdin, os.Stdout))
-	}
-}
+var _ = role(cgroupWatchEnv, func(dir string) int { return runCgroupWatcher(dir, os.Stdin, os.Stdout) })
 
 // watchCgroup looks, from the host, at the child about to be cloned into
 // dir: it freezes dir (empty until then), so the child stops as soon as it

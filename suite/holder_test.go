@@ -29,12 +29,7 @@ import (
 // join specs join the namespaces of such a holder.
 const holderEnv = "NSVERIFY_HOLDER"
 
-func init() {
-	if v, ok := os.LookupEnv(holderEnv); ok {
-		// Never return into the test framework.
-		os.Exit(hold(v, os.Stdin, os.Stdout))
-	}
-}
+var _ = role(holderEnv, func(v string) int { return hold(v, os.Stdin, os.Stdout) })
 
 // holdActions are what a holder does in its namespaces before it waits.
 type holdActions struct {

@@ -33,12 +33,7 @@ import (
 // thread); this child may, on a locked thread, since it exits at once.
 const netnsHelperEnv = "NSVERIFY_NETNS_HELPER"
 
-func init() {
-	if v, ok := os.LookupEnv(netnsHelperEnv); ok {
-		// Never return into the test framework.
-		os.Exit(netnsHelper(v, os.Stdout))
-	}
-}
+var _ = role(netnsHelperEnv, func(v string) int { return netnsHelper(v, os.Stdout) })
 
 // netnsTask is one task of the helper.
 type netnsTask struct {

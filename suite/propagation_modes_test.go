@@ -32,17 +32,14 @@ import (
 // ever mounts anything in the host's mount namespace.
 const propagationModeEnv = "NSVERIFY_PROPAGATION_MODE"
 
-func init() {
-	if v, ok := os.LookupEnv(propagationModeEnv); ok {
-		role, rest, _ := strings.Cut(v, ":")
-		mode, dir, _ := strings.Cut(rest, ":")
-		// Never return into the test framework.
-		if role == "inner" {
-			os.Exit(propagationInner(mode, dir, os.Stdin, os.Stdout))
-		}
-		os.Exit(propagationModeOuter(mode, dir, os.Stdout))
+var _ = role(propagationModeEnv, func(v string) int {
+	side, rest, _ := strings.Cut(v, ":")
+	mode, dir, _ := strings.Cut(rest, ":")
+	if side == "inner" {
+		return propagationInner(mode, dir, os.Stdin, os.Stdout)
 	}
-}
+	return propagationModeOuter(mode, dir, os.Stdout)
+})
 
 // propagationOutcome is what the outer side prints.
 type propagationOutcome struct {
