@@ -262,6 +262,16 @@ type Options struct {
 	Timeout time.Duration
 	// Env is the child's environment; nil means an empty one.
 	Env []string
+	// Launcher starts the probe; nil is the built-in launcher, Go's clone.
+	// Any other runs the program it names (FindLauncher), which must
+	// express the options (Launcher.Expresses), or Run returns a
+	// *NotExpressibleError.
+	Launcher *Launcher
+	// WhileHeld, with a launcher other than the built-in one, is called
+	// with the probe's pid as this process sees it, while the probe waits
+	// before it acts or observes: the host can look at the live child
+	// from outside. It runs on a goroutine of its own.
+	WhileHeld func(hostPID int)
 }
 
 // DefaultTimeout is the deadline of a child when Options.Timeout is 0.

@@ -22,6 +22,8 @@ type Result struct {
 	HostPID int
 	// Args are the probe's arguments, for reports.
 	Args []string
+	// Launcher names the launcher that started the child.
+	Launcher string
 	// Stderr is what the probe wrote on stderr.
 	Stderr string
 }
@@ -46,6 +48,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if !opts.Launcher.Builtin() {
+		if ok, reason := opts.Launcher.Expresses(opts); !ok {
+			return nil, &NotExpressibleError{Launcher: opts.Launcher.Name, Set: opts.Set, Reason: reason}
+		}
+		return runLaunched(ctx, opts, timeout)
+	}
 	cmd, args, release, err := command(ctx, opts)
 	if err != nil {
 		return nil, &Error{Set: opts.Set, Op: "prepare probe", Err: err}
@@ -72,7 +80,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, &Error{Set: opts.Set, Op: "read probe report", Err: err, Stderr: stderr.String(), Args: args}
 	}
-	res := &Result{Set: opts.Set, Report: report, PID: pid, HostPID: pid, Args: args, Stderr: stderr.String()}
+	res := &Result{Set: opts.Set, Report: report, PID: pid, HostPID: pid, Args: args, Launcher: LauncherGo, Stderr: stderr.String()}
 	if report.Launcher != nil {
 		res.HostPID = report.Launcher.ObserverPID
 	}

@@ -16,18 +16,8 @@ import (
 // command builds the exec.Cmd for opts; the context's deadline (or the
 // default timeout) kills the child's whole process group.
 func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, release func(), err error) {
-	if opts.Subcommand != "" {
-		args = append(args, opts.Subcommand)
-	}
-	args = append(args, opts.Actions.args()...)
-	args = append(args, opts.Join.args()...)
-	// The probe refuses every action in the namespaces of its parent.
-	parent, err := ownNamespaces(opts.Actions)
-	if err != nil {
+	if args, err = probeArgs(opts); err != nil {
 		return nil, nil, nil, err
-	}
-	if parent != "" {
-		args = append(args, "-parent-ns", parent)
 	}
 	flags := opts.Set.CloneFlags()
 	if opts.probeMakesTime() {
@@ -102,6 +92,25 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 		}
 	}
 	return cmd, args, release, nil
+}
+
+// probeArgs returns the probe's arguments for opts, every launcher's.
+func probeArgs(opts Options) ([]string, error) {
+	var args []string
+	if opts.Subcommand != "" {
+		args = append(args, opts.Subcommand)
+	}
+	args = append(args, opts.Actions.args()...)
+	args = append(args, opts.Join.args()...)
+	// The probe refuses every action in the namespaces of its parent.
+	parent, err := ownNamespaces(opts.Actions)
+	if err != nil {
+		return nil, err
+	}
+	if parent != "" {
+		args = append(args, "-parent-ns", parent)
+	}
+	return args, nil
 }
 
 // ownNamespaces returns "kind=dev:ino,…" of the caller's namespaces that

@@ -56,6 +56,12 @@ type config struct {
 	// timensFrom is set by a launcher on the observer it started: the time
 	// namespace the launcher is in, which the observer must not be in.
 	timensFrom *probes.NSID
+
+	// helloFD, when not -1, is a unix socket the caller passed through a
+	// launcher (-hello-fd): the probe says hello on it before it acts, so
+	// that the caller learns its pid as the caller's pid namespace sees it,
+	// and waits for the caller's answer.
+	helloFD int
 }
 
 func main() {
@@ -140,6 +146,14 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 		return err
 	})
 	fs.BoolVar(&cfg.newPID, "newpid", false, "with -timens or -join: start the observer in a new pid namespace as well, as its pid 1")
+	fs.Func("hello-fd", "say hello on the unix socket `FD` before acting, and wait for the caller's answer, so that a caller that started the probe through another program learns its pid", func(v string) error {
+		fd, err := strconv.Atoi(v)
+		if err != nil || fd < 3 {
+			return errors.New("not a descriptor the caller passed; give 3 or more")
+		}
+		cfg.helloFD = fd
+		return nil
+	})
 	defineConfineFlags(fs, &cfg.confine)
 	defineJoinFlags(fs, &cfg.join)
 	return fs
@@ -148,7 +162,7 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 // parseArgs parses "[subcommand] [flags]"; the subcommand may also come
 // after the flags.
 func parseArgs(args []string) (*config, error) {
-	cfg := &config{}
+	cfg := &config{helloFD: -1}
 	fs := newFlagSet(cfg)
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cfg.subcommand, args = args[0], args[1:]
@@ -175,6 +189,9 @@ func parseArgs(args []string) (*config, error) {
 	}
 	if err := checkJoin(cfg); err != nil {
 		return nil, err
+	}
+	if cfg.helloFD >= 0 && (cfg.staged() || cfg.timensFrom != nil) {
+		return nil, errors.New("-hello-fd is for a probe started by another program, which makes its namespaces itself; it cannot be combined with -timens or -join")
 	}
 	if !cfg.timens {
 		for _, name := range []string{"monotonic-offset", "boottime-offset"} {
@@ -277,6 +294,11 @@ flags (actions are done before observing):
 // run does the actions, then the observations, into one report.
 func run(cfg *config) *probes.Report {
 	r := &probes.Report{Schema: probes.Schema, NS: map[string]probes.NSID{}}
+	if cfg.helloFD >= 0 {
+		if err := sayHello(cfg.helloFD); err != nil {
+			fail(r, "hello", err)
+		}
+	}
 	act(cfg, r)
 	actConfine(&cfg.confine, r)
 	observe(cfg.subcommand, r)

@@ -1,0 +1,226 @@
+package spawn
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// A launcher is the program under test: what starts the probe in a
+// namespace set. The built-in one, "go", is Go's clone with the set's flags
+// and answers "does this kernel isolate?"; the others are sandboxes people
+// use, run as the programs they are, and answer "does this sandbox
+// isolate?" with the same probe and the same oracles.
+const (
+	LauncherGo      = "go"
+	LauncherUnshare = "unshare"
+	LauncherBwrap   = "bwrap"
+	LauncherRunc    = "runc"
+	LauncherCrun    = "crun"
+)
+
+// LauncherNames are the launchers nsverify knows, the built-in one first.
+func LauncherNames() []string {
+	return []string{LauncherGo, LauncherUnshare, LauncherBwrap, LauncherRunc, LauncherCrun}
+}
+
+// ParseLaunchers parses a list of launcher names separated by "," or
+// spaces ("go,unshare"), or "all". Unknown and repeated names are errors,
+// given before anything runs; "" means the built-in launcher alone.
+func ParseLaunchers(s string) ([]string, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	switch t {
+	case "":
+		return []string{LauncherGo}, nil
+	case "all":
+		return LauncherNames(), nil
+	}
+	var names []string
+	for _, name := range strings.FieldsFunc(t, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if !slices.Contains(LauncherNames(), name) {
+			return nil, fmt.Errorf("parse launchers %q: unknown launcher %q; use some of %s, or all", s, name, strings.Join(LauncherNames(), ", "))
+		}
+		if slices.Contains(names, name) {
+			return nil, fmt.Errorf("parse launchers %q: launcher %q is given twice; name each once", s, name)
+		}
+		names = append(names, name)
+	}
+	return names, nil
+}
+
+// Launcher is one launcher as found on this machine.
+type Launcher struct {
+	// Name is one of LauncherNames.
+	Name string
+	// Path is the program run; empty for the built-in launcher.
+	Path string
+	// Version is the first line the program prints of its version.
+	Version string
+	// Refused, when not empty, says why the launcher starts nothing on
+	// this machine, in its own words, with what nsverify makes of them:
+	// every set is then not expressible, with that reason.
+	Refused string
+	// refusedKinds are kinds a trial run showed the launcher refuses, each
+	// with its own message (runc 1.1 has no time namespace).
+	refusedKinds map[Kind]string
+	// rootless says the caller lacks CAP_SYS_ADMIN in the initial user
+	// namespace, which changes what bwrap and the OCI runtimes do.
+	rootless bool
+	// rootfs is an OCI runtime's root file system: a directory made by
+	// FindLauncher, holding the probe, which Close removes.
+	rootfs string
+}
+
+// BuiltinLauncher is Go's clone with the set's flags.
+func BuiltinLauncher() *Launcher { return &Launcher{Name: LauncherGo, Version: "clone(2) from Go"} }
+
+// Builtin reports whether l is the built-in launcher; a nil launcher is.
+func (l *Launcher) Builtin() bool { return l == nil || l.Name == LauncherGo }
+
+// String names the launcher with its version ("bwrap 0.8.0").
+func (l *Launcher) String() string {
+	if l.Builtin() {
+		return LauncherGo
+	}
+	return l.Name + " (" + l.Version + ")"
+}
+
+// RefusedKinds returns the kinds a trial run showed the launcher refuses,
+// with its messages.
+func (l *Launcher) RefusedKinds() map[Kind]string { return maps.Clone(l.refusedKinds) }
+
+// NotExpressibleError says a launcher cannot start a child as the options
+// ask: a fact about the launcher, not a failure of it, which a matrix shows
+// as n/a with the reason.
+type NotExpressibleError struct {
+	Launcher string
+	Set      Set
+	Reason   string
+}
+
+func (e *NotExpressibleError) Error() string {
+	return fmt.Sprintf("%s cannot start a child in %s: %s", e.Launcher, e.Set, e.Reason)
+}
+
+// ErrNotExpressible is matched by every *NotExpressibleError.
+var ErrNotExpressible = errors.New("not expressible by the launcher")
+
+func (e *NotExpressibleError) Is(target error) bool { return target == ErrNotExpressible }
+
+// Expresses says whether l can start a child as opts ask and, if not, why:
+// what the launcher always or never does, or what it refused when tried.
+// The built-in launcher expresses everything spawn validates.
+func (l *Launcher) Expresses(opts Options) (ok bool, reason string) {
+	if l.Builtin() {
+		return true, ""
+	}
+	if l.Refused != "" {
+		return false, l.Refused
+	}
+	set := opts.Set
+	if !opts.Join.empty() {
+		return false, "joining existing namespaces is done by the built-in launcher's probe stage; " + l.Name + " is given new namespaces only"
+	}
+	if opts.Subcommand != "" || opts.Actions.Confine.any() {
+		return false, "the confinement specs and single observations run through the built-in launcher"
+	}
+	for _, k := range set.Kinds() {
+		if msg, refused := l.refusedKinds[k]; refused {
+			return false, fmt.Sprintf("%s refused a %s namespace when tried: %s", l.Name, k, msg)
+		}
+	}
+	switch l.Name {
+	case LauncherUnshare:
+		return unshareExpresses(opts)
+	case LauncherBwrap:
+		if !set.Has(MNT) {
+			return false, "bwrap always makes a mount namespace (it builds the sandbox's root in one)"
+		}
+		if set.Has(Time) {
+			return false, "bwrap has no option for a time namespace"
+		}
+		if l.rootless && !set.Has(User) {
+			return false, "bwrap run without CAP_SYS_ADMIN (not installed setuid) always makes a user namespace"
+		}
+		if ok, why := singleRootMap(opts, "bwrap maps one id, with --uid and --gid"); !ok {
+			return false, why
+		}
+	case LauncherRunc, LauncherCrun:
+		if !set.Has(MNT) {
+			return false, l.Name + " always makes a mount namespace (an OCI container has a root of its own)"
+		}
+		if set.Has(User) && !set.Has(PID) {
+			return false, "an OCI runtime mounts /proc in the container, and the kernel lets a new user namespace mount /proc only for a pid namespace of its own"
+		}
+		if l.rootless {
+			return false, l.Name + " is run here without CAP_SYS_ADMIN in the initial user namespace; nsverify writes bundles for a runtime run as root"
+		}
+	}
+	return true, ""
+}
+
+// unshareExpresses: util-linux unshare makes every kind, writes only the
+// maps --map-user/--map-group can say (one id, the caller's), and takes
+// whole seconds as time offsets.
+func unshareExpresses(opts Options) (bool, string) {
+	if ok, why := singleRootMap(opts, "unshare maps the caller's own id with --map-user and --map-group (ranges need newuidmap)"); !ok {
+		return false, why
+	}
+	for _, d := range []time.Duration{opts.Actions.MonotonicOffset, opts.Actions.BoottimeOffset} {
+		if d%time.Second != 0 {
+			return false, fmt.Sprintf("unshare takes time offsets in whole seconds, and %s is not", d)
+		}
+	}
+	return true, ""
+}
+
+// singleRootMap accepts the maps a launcher that maps one id can write:
+// none given (the caller's, as CallerMaps says), or one range of one id,
+// the caller's own outside.
+func singleRootMap(opts Options, how string) (bool, string) {
+	if !opts.Set.Has(User) {
+		return true, ""
+	}
+	uid, gid := CallerMaps()
+	for _, m := range []struct {
+		given, caller []IDMap
+	}{{opts.UIDMap, uid}, {opts.GIDMap, gid}} {
+		if len(m.given) == 0 {
+			continue
+		}
+		if len(m.given) != 1 || m.given[0].Count != 1 || m.given[0].Outside != m.caller[0].Outside {
+			return false, how + "; the map asked for is " + formatMaps(m.given)
+		}
+	}
+	return true, ""
+}
+
+// probePID is the pid and parent pid the probe has inside a new pid
+// namespace the launcher makes: bwrap, unless given --as-pid-1, keeps
+// itself as pid 1, a reaper, and runs the command as pid 2.
+func (l *Launcher) probePID() (pid, ppid int) {
+	if l != nil && l.Name == LauncherBwrap {
+		return 2, 1
+	}
+	return 1, 0
+}
+
+// ProbePIDInside is the pid and parent pid the probe has inside a new pid
+// namespace l makes, and the pids a fresh /proc there lists: the
+// launcher's documented behaviour, which the oracles expect of it alone.
+func (l *Launcher) ProbePIDInside() (pid, ppid int, listed []int) {
+	pid, ppid = l.probePID()
+	for p := 1; p <= pid; p++ {
+		listed = append(listed, p)
+	}
+	return pid, ppid, listed
+}
+
+// OCI reports whether l is an OCI runtime, which moves the container into
+// a cgroup of its own (linux.cgroupsPath) instead of being started in one.
+func (l *Launcher) OCI() bool {
+	return l != nil && (l.Name == LauncherRunc || l.Name == LauncherCrun)
+}

@@ -1,0 +1,500 @@
+package spawn
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/probes"
+)
+
+// launcherTrialTimeout bounds one trial run of an OCI runtime.
+const launcherTrialTimeout = 20 * time.Second
+
+// FindLauncher finds the launcher name at path, or on PATH when path is
+// empty, and reads its version. For an OCI runtime it also makes a root
+// file system holding a copy of probe, and tries the runtime once in a
+// mount and pid namespace, then once more with each other kind: what the
+// runtime refuses there is not expressible, with the runtime's own message.
+// A launcher that is missing, or refuses even the first trial, is returned
+// with Refused saying so, so that its rows say n/a with the reason; an
+// unknown name is an error. Close removes what FindLauncher made.
+func FindLauncher(name, path, probe string) (*Launcher, error) {
+	if _, err := ParseLaunchers(name); err != nil {
+		return nil, err
+	}
+	if name == LauncherGo {
+		return BuiltinLauncher(), nil
+	}
+	l := &Launcher{Name: name, rootless: !ReadPrivilege().adminInInitialUserNS()}
+	if path == "" {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			l.Refused = fmt.Sprintf("%s is not on PATH; install it (%s), or leave it out of the launchers", name, launcherPackage(name))
+			return l, nil
+		}
+		path = p
+	}
+	l.Path = path
+	out, err := exec.Command(path, "--version").CombinedOutput()
+	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if err != nil {
+		l.Refused = fmt.Sprintf("%s --version failed: %v: %s", path, err, first)
+		return l, nil
+	}
+	l.Version = first
+	if l.OCI() && !l.rootless {
+		if err := l.prepareOCI(probe); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// launcherPackage names the distribution package of a launcher.
+func launcherPackage(name string) string {
+	switch name {
+	case LauncherUnshare:
+		return "package util-linux"
+	case LauncherBwrap:
+		return "package bubblewrap"
+	}
+	return "package " + name
+}
+
+// Close removes the root file system FindLauncher made for an OCI runtime.
+func (l *Launcher) Close() error {
+	if l == nil || l.rootfs == "" {
+		return nil
+	}
+	dir := filepath.Dir(l.rootfs)
+	l.rootfs = ""
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove bundle root: %w", err)
+	}
+	return nil
+}
+
+// prepareOCI makes the runtime's root file system and runs the trials.
+func (l *Launcher) prepareOCI(probe string) error {
+	dir, err := os.MkdirTemp("", "nsverify-"+l.Name+"-")
+	if err != nil {
+		return fmt.Errorf("make bundle root: %w", err)
+	}
+	// Searchable by all: a container's root in a user namespace of its own
+	// reaches the probe through the ids mapped there.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		os.RemoveAll(dir)
+		return fmt.Errorf("make bundle root: %w", err)
+	}
+	rootfs := filepath.Join(dir, "rootfs")
+	for _, d := range []string{rootfs, filepath.Join(rootfs, "proc"), filepath.Join(rootfs, "dev")} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			os.RemoveAll(dir)
+			return fmt.Errorf("make bundle root: %w", err)
+		}
+	}
+	if err := copyFile(probe, filepath.Join(rootfs, ociProbePath), 0o755); err != nil {
+		os.RemoveAll(dir)
+		return fmt.Errorf("copy the probe into the bundle root: %w", err)
+	}
+	l.rootfs = rootfs
+
+	base := SetOf(MNT, PID)
+	if msg := l.trial(Options{Set: base}); msg != "" {
+		l.Refused = fmt.Sprintf("%s refused a container in a mount and a pid namespace: %s%s", l.Name, msg, diagnoseRefusal(msg))
+		return nil
+	}
+	for _, k := range []Kind{UTS, IPC, Net, User, Cgroup, Time} {
+		if !Present(k) {
+			continue
+		}
+		opts := Options{Set: base.With(k)}
+		if k == Time {
+			opts.Actions.MonotonicOffset = time.Second
+		}
+		if msg := l.trial(opts); msg != "" {
+			if l.refusedKinds == nil {
+				l.refusedKinds = map[Kind]string{}
+			}
+			l.refusedKinds[k] = msg
+		}
+	}
+	return nil
+}
+
+// trial runs the probe's pid observation in a container as opts ask, and
+// returns the runtime's message if it refused.
+func (l *Launcher) trial(opts Options) string {
+	ctx, cancel := context.WithTimeout(context.Background(), launcherTrialTimeout)
+	defer cancel()
+	b, err := l.newBundle(opts, []string{"pid"}, "", 0)
+	if err != nil {
+		return err.Error()
+	}
+	defer b.remove()
+	cmd := exec.CommandContext(ctx, b.argv[0], b.argv[1:]...)
+	cmd.Env = []string{}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	err = cmd.Run()
+	if err == nil {
+		if _, derr := probes.DecodeReport(&stdout); derr != nil {
+			return "its container printed no report: " + derr.Error()
+		}
+		return ""
+	}
+	if msg := runtimeMessage(stderr.String()); msg != "" {
+		return msg
+	}
+	return err.Error()
+}
+
+// runcMessage finds the message in a line runc logs ("time=… level=error
+// msg=\"…\"").
+var runcMessage = regexp.MustCompile(`msg="((?:[^"\\]|\\.)*)"`)
+
+// runtimeMessage is the last thing a runtime said on stderr, unquoted.
+func runtimeMessage(stderr string) string {
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	if m := runcMessage.FindStringSubmatch(last); m != nil {
+		if s, err := strconv.Unquote(`"` + m[1] + `"`); err == nil {
+			return s
+		}
+		return m[1]
+	}
+	return last
+}
+
+// diagnoseRefusal adds what nsverify makes of a runtime's refusal.
+func diagnoseRefusal(msg string) string {
+	if strings.Contains(msg, "hybrid") {
+		return " (nsverify: this host mounts cgroup v1 controllers with cgroup v2 beside them, and this runtime runs containers only on a v1 or a unified v2 layout; boot with systemd.unified_cgroup_hierarchy=1 to run it)"
+	}
+	return ""
+}
+
+// ociBundle is one container's bundle and state: made for one run and
+// removed after it.
+type ociBundle struct {
+	dir, state, id string
+	argv           []string
+	runtime        string
+}
+
+// newBundle writes a bundle whose container runs the probe with args as
+// opts ask, and returns the runtime command that runs it, passing
+// preserveFDs descriptors from 3 on.
+func (l *Launcher) newBundle(opts Options, args []string, cgroupsPath string, preserveFDs int) (*ociBundle, error) {
+	dir, err := os.MkdirTemp("", "nsverify-bundle-")
+	if err != nil {
+		return nil, fmt.Errorf("make bundle: %w", err)
+	}
+	b := &ociBundle{dir: dir, state: filepath.Join(dir, "state"), id: "nsverify-" + randomHex(8), runtime: l.Path}
+	data, err := ociBundleConfig(opts, l.rootfs, args, ociCaps(), cgroupsPath)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, "config.json"), data, 0o644)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("write bundle config: %w", err)
+	}
+	b.argv = []string{l.Path, "--root", b.state, "run", "--bundle", dir, "--preserve-fds", strconv.Itoa(preserveFDs), b.id}
+	return b, nil
+}
+
+// remove deletes the container, should the runtime have left it, and the
+// bundle.
+func (b *ociBundle) remove() {
+	if _, err := os.Stat(filepath.Join(b.state, b.id)); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), launcherTrialTimeout)
+		_ = exec.CommandContext(ctx, b.runtime, "--root", b.state, "delete", "-f", b.id).Run()
+		cancel()
+	}
+	os.RemoveAll(b.dir)
+}
+
+// ociCaps names every capability in this process's bounding set that the
+// probe knows: all a runtime started here can give (root here may lack
+// some, and a runtime asked for more fails to start).
+func ociCaps() []string {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	caps, err := probes.ParseStatus(f)
+	if err != nil {
+		return nil
+	}
+	var known []string
+	for c := 0; c < probes.KnownCaps; c++ {
+		if slices.Contains(caps.Bnd, probes.CapName(c)) {
+			known = append(known, probes.CapName(c))
+		}
+	}
+	return known
+}
+
+func copyFile(from, to string, mode os.FileMode) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("spawn: read random bytes: %v", err))
+	}
+	return hex.EncodeToString(b)
+}
+
+// launcherArgv returns the command that starts probe with args through l in
+// opts.Set, and what to undo after it.
+func (l *Launcher) launcherArgv(opts Options, args []string) (argv []string, done func(), err error) {
+	set := opts.Set
+	switch l.Name {
+	case LauncherUnshare:
+		argv = []string{l.Path}
+		for _, k := range set.Kinds() {
+			argv = append(argv, "--"+map[Kind]string{UTS: "uts", IPC: "ipc", PID: "pid", MNT: "mount", User: "user", Net: "net", Cgroup: "cgroup", Time: "time"}[k])
+		}
+		if set.Has(User) {
+			uid, gid := mapsOrCaller(opts)
+			argv = append(argv, "--map-user="+strconv.FormatUint(uint64(uid[0].Inside), 10), "--map-group="+strconv.FormatUint(uint64(gid[0].Inside), 10))
+		}
+		if set.Has(Time) {
+			argv = append(argv, "--monotonic", strconv.FormatInt(int64(opts.Actions.MonotonicOffset/time.Second), 10),
+				"--boottime", strconv.FormatInt(int64(opts.Actions.BoottimeOffset/time.Second), 10))
+		}
+		// --fork: pid and time namespaces hold only children; --kill-child
+		// ends the probe with unshare.
+		argv = append(argv, "--fork", "--kill-child", "--", opts.Probe)
+		return append(argv, args...), func() {}, nil
+	case LauncherBwrap:
+		// The host's root, as it is: bwrap needs a root to build the
+		// sandbox in, and the probe looks at namespaces, not files.
+		argv = []string{l.Path, "--dev-bind", "/", "/"}
+		for _, k := range set.Kinds() {
+			switch k {
+			case User:
+				uid, gid := mapsOrCaller(opts)
+				argv = append(argv, "--unshare-user", "--uid", strconv.FormatUint(uint64(uid[0].Inside), 10), "--gid", strconv.FormatUint(uint64(gid[0].Inside), 10))
+			case MNT:
+			default:
+				argv = append(argv, "--unshare-"+string(k))
+			}
+		}
+		argv = append(argv, "--die-with-parent", "--", opts.Probe)
+		return append(argv, args...), func() {}, nil
+	case LauncherRunc, LauncherCrun:
+		cgroupsPath := ""
+		if opts.CgroupDir != "" {
+			if cgroupsPath, err = cgroupPathOf(opts.CgroupDir); err != nil {
+				return nil, nil, err
+			}
+		}
+		b, err := l.newBundle(opts, args, cgroupsPath, 1)
+		if err != nil {
+			return nil, nil, err
+		}
+		return b.argv, b.remove, nil
+	}
+	return nil, nil, fmt.Errorf("start %s: not a launcher of its own program", l.Name)
+}
+
+// mapsOrCaller returns the maps opts give, or the caller's.
+func mapsOrCaller(opts Options) (uid, gid []IDMap) {
+	uid, gid = opts.UIDMap, opts.GIDMap
+	callerUID, callerGID := CallerMaps()
+	if len(uid) == 0 {
+		uid = callerUID
+	}
+	if len(gid) == 0 {
+		gid = callerGID
+	}
+	return uid, gid
+}
+
+// cgroupPathOf returns the path of a cgroup v2 directory within its
+// hierarchy, as an OCI runtime's cgroupsPath names it.
+func cgroupPathOf(dir string) (string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return "", fmt.Errorf("open mountinfo: %w", err)
+	}
+	defer f.Close()
+	mounts, err := probes.ParseMountinfo(f)
+	if err != nil {
+		return "", err
+	}
+	for _, m := range mounts {
+		if m.FSType != "cgroup2" {
+			continue
+		}
+		if rel, err := filepath.Rel(m.MountPoint, dir); err == nil && !strings.HasPrefix(rel, "..") {
+			return "/" + rel, nil
+		}
+	}
+	return "", fmt.Errorf("find cgroup path: %s is under no cgroup v2 mount", dir)
+}
+
+// runLaunched starts the probe through a launcher other than the built-in
+// one and returns its report. The probe is passed one end of a unix socket
+// (-hello-fd 3) and says hello on it before it acts: the kernel gives its
+// pid as this process sees it, whatever pid namespace and launcher stand
+// between them, and opts.WhileHeld looks at it, alive, before it goes on.
+func runLaunched(ctx context.Context, opts Options, timeout time.Duration) (*Result, error) {
+	l := opts.Launcher
+	args, err := probeArgs(opts)
+	if err != nil {
+		return nil, &Error{Set: opts.Set, Op: "prepare probe", Err: err}
+	}
+	args = append(args, "-hello-fd", "3")
+	probe := opts
+	if l.OCI() {
+		probe.Probe = ociProbePath
+	}
+	argv, done, err := l.launcherArgv(probe, args)
+	if err != nil {
+		return nil, &Error{Set: opts.Set, Op: "prepare " + l.Name, Err: err}
+	}
+	defer done()
+
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, &Error{Set: opts.Set, Op: "make hello socket", Err: err}
+	}
+	ours := os.NewFile(uintptr(fds[0]), "hello")
+	theirs := os.NewFile(uintptr(fds[1]), "hello-probe")
+	defer ours.Close()
+	if err := unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_PASSCRED, 1); err != nil {
+		theirs.Close()
+		return nil, &Error{Set: opts.Set, Op: "make hello socket", Err: fmt.Errorf("set SO_PASSCRED: %w", err)}
+	}
+
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = opts.Env
+	if cmd.Env == nil {
+		cmd.Env = []string{}
+	}
+	cmd.ExtraFiles = []*os.File{theirs}
+	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if opts.CgroupDir != "" && !l.OCI() {
+		// unshare and bwrap are started in the cgroup, as the built-in
+		// launcher's child is, and their cgroup namespace is rooted there.
+		f, err := os.Open(opts.CgroupDir)
+		if err != nil {
+			theirs.Close()
+			return nil, &Error{Set: opts.Set, Op: "prepare " + l.Name, Err: fmt.Errorf("open cgroup: %w", err)}
+		}
+		defer f.Close()
+		attr.UseCgroupFD, attr.CgroupFD = true, int(f.Fd())
+	}
+	cmd.SysProcAttr = attr
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	all := argv
+	if err := cmd.Start(); err != nil {
+		theirs.Close()
+		return nil, &Error{Set: opts.Set, Op: "start " + l.Name, Err: err, Args: all}
+	}
+	theirs.Close()
+	hello := make(chan helloResult, 1)
+	go func() { hello <- awaitHello(fds[0], opts.WhileHeld) }()
+	waitErr := cmd.Wait()
+	// The launcher and the probe are gone; a hello was read long before,
+	// since the probe waits for the answer. Shutting the socket down wakes
+	// a read still waiting for one that never came.
+	_ = unix.Shutdown(fds[0], unix.SHUT_RDWR)
+	h := <-hello
+	if waitErr != nil && ctx.Err() != nil {
+		return nil, &Error{Set: opts.Set, Op: "wait for " + l.Name, Err: fmt.Errorf("killed its process group after %s: %w", timeout, ctx.Err()), Stderr: stderr.String(), Args: all}
+	}
+	if waitErr != nil {
+		return nil, &Error{Set: opts.Set, Op: "run the probe through " + l.Name, Err: waitErr, Stderr: stderr.String(), Args: all}
+	}
+	report, err := probes.DecodeReport(&stdout)
+	if err != nil {
+		return nil, &Error{Set: opts.Set, Op: "read probe report", Err: err, Stderr: stderr.String(), Args: all}
+	}
+	if h.err != nil {
+		return nil, &Error{Set: opts.Set, Op: "hear the probe's hello through " + l.Name, Err: h.err, Stderr: stderr.String(), Args: all}
+	}
+	return &Result{Set: opts.Set, Report: report, PID: cmd.Process.Pid, HostPID: h.pid, Args: all, Launcher: l.Name}, nil
+}
+
+type helloResult struct {
+	pid int
+	err error
+}
+
+// awaitHello reads the probe's hello on fd, with the credentials the kernel
+// attached, calls held with its pid, and answers.
+func awaitHello(fd int, held func(pid int)) helloResult {
+	buf := make([]byte, 1)
+	oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return helloResult{err: fmt.Errorf("read hello: %w", err)}
+		}
+		if n == 0 {
+			return helloResult{err: errors.New("read hello: the probe never said hello: the launcher did not pass it descriptor 3, or it never ran")}
+		}
+		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil || len(msgs) == 0 {
+			return helloResult{err: fmt.Errorf("read hello: no credentials came with it: %v", err)}
+		}
+		cred, err := unix.ParseUnixCredentials(&msgs[0])
+		if err != nil {
+			return helloResult{err: fmt.Errorf("read hello credentials: %w", err)}
+		}
+		if cred.Pid <= 0 {
+			return helloResult{err: fmt.Errorf("read hello: the kernel gave pid %d: the probe runs in no pid namespace this process can see", cred.Pid)}
+		}
+		if held != nil {
+			held(int(cred.Pid))
+		}
+		if _, err := unix.Write(fd, []byte{'g'}); err != nil {
+			return helloResult{pid: int(cred.Pid), err: fmt.Errorf("answer hello: %w", err)}
+		}
+		return helloResult{pid: int(cred.Pid)}
+	}
+}

@@ -1,0 +1,96 @@
+package spawn
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// findOrSkip finds a launcher, skipping the test where it is not installed
+// or refuses to run on this machine.
+func findOrSkip(t *testing.T, name string) *Launcher {
+	t.Helper()
+	l, err := FindLauncher(name, "", probePath)
+	if err != nil {
+		t.Fatalf("find %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if err := l.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	if l.Refused != "" {
+		t.Skip(l.Refused)
+	}
+	return l
+}
+
+// TestLaunchersStartTheProbeInTheirSet runs the probe through each
+// launcher in a set it expresses and checks the host learns the probe's
+// pid from its hello while the probe is alive, and the probe is in the
+// namespaces asked for and not in the others.
+func TestLaunchersStartTheProbeInTheirSet(t *testing.T) {
+	requireRoot(t)
+	self := map[string]string{}
+	for _, k := range []Kind{UTS, Net, PID, MNT} {
+		link, err := os.Readlink("/proc/self/ns/" + string(k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		self[string(k)] = link
+	}
+	for _, name := range []string{LauncherUnshare, LauncherBwrap, LauncherRunc, LauncherCrun} {
+		t.Run(name, func(t *testing.T) {
+			l := findOrSkip(t, name)
+			set := SetOf(UTS, PID, MNT)
+			var heldNS string
+			opts := Options{Probe: probePath, Set: set, Launcher: l, Actions: Actions{Hostname: "nsv-launched"},
+				WhileHeld: func(pid int) { heldNS, _ = os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/uts") }}
+			res, err := Run(context.Background(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := res.Report
+			wantPID, wantPPID, _ := l.ProbePIDInside()
+			if r.PID != wantPID || r.PPID != wantPPID {
+				t.Errorf("pid %d ppid %d inside, want %d %d", r.PID, r.PPID, wantPID, wantPPID)
+			}
+			if res.HostPID <= 1 || res.HostPID == res.PID {
+				t.Errorf("host pid %d (launcher %d): the hello gave no pid of the probe's own", res.HostPID, res.PID)
+			}
+			if heldNS == "" || heldNS == self["uts"] {
+				t.Errorf("the host saw the held probe in uts namespace %q, its own is %q", heldNS, self["uts"])
+			}
+			if r.Hostname != "nsv-launched" {
+				t.Errorf("hostname %q inside, errors %v", r.Hostname, r.Errors)
+			}
+			host, _ := os.Hostname()
+			if host == "nsv-launched" {
+				t.Fatal("the host's hostname changed")
+			}
+			if res.Launcher != name {
+				t.Errorf("result names launcher %q", res.Launcher)
+			}
+		})
+	}
+}
+
+// TestLauncherRefusesWhatItCannotExpress: a set a launcher cannot make is
+// a NotExpressibleError, given before anything runs.
+func TestLauncherRefusesWhatItCannotExpress(t *testing.T) {
+	bwrap := &Launcher{Name: LauncherBwrap, Path: "/nonexistent/bwrap"}
+	_, err := Run(context.Background(), Options{Probe: probePath, Set: SetOf(UTS), Launcher: bwrap})
+	var ne *NotExpressibleError
+	if !errors.As(err, &ne) || !errors.Is(err, ErrNotExpressible) || !strings.Contains(ne.Reason, "mount namespace") {
+		t.Fatalf("bwrap without mnt: got %v", err)
+	}
+	unshare := &Launcher{Name: LauncherUnshare, Path: "/nonexistent/unshare"}
+	_, err = Run(context.Background(), Options{Probe: probePath, Set: SetOf(Time), Launcher: unshare, Actions: Actions{MonotonicOffset: 1500 * time.Millisecond}})
+	if !errors.As(err, &ne) || !strings.Contains(ne.Reason, "whole seconds") {
+		t.Fatalf("unshare with a fractional offset: got %v", err)
+	}
+}
