@@ -149,6 +149,25 @@ func childCgroup(opts *spawn.Options) string {
 	return hostPath
 }
 
+// runtimeCgroup names the cgroup an OCI runtime puts the container in, as
+// runtimes are used: one of its own making, below the root of the
+// hierarchy (a cgroup holding processes, as the suite's does, can have no
+// children with controllers). The runtime removes it when the container
+// ends; should it not, the spec does.
+func runtimeCgroup(opts *spawn.Options) (hostPath string) {
+	GinkgoHelper()
+	mount, err := cgroup2Mount()
+	Expect(err).NotTo(HaveOccurred())
+	hostPath = "/nsverify-oci-" + randomHex(6)
+	opts.CgroupDir = filepath.Join(mount, hostPath)
+	deferCleanup(func() {
+		if _, err := os.Stat(opts.CgroupDir); err == nil {
+			Expect(removeCgroup(opts.CgroupDir)).To(Succeed(), "remove the cgroup the runtime left, %s", opts.CgroupDir)
+		}
+	})
+	return hostPath
+}
+
 // removeCgroup removes an empty cgroup. A process killed with its group
 // (a probe's grandchild, say) is reaped by init, not by the suite, and
 // until then the cgroup is still populated and rmdir fails with EBUSY: so

@@ -19,6 +19,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/nsverify/nsverify/probes"
+	"github.com/nsverify/nsverify/spawn"
 )
 
 // chosen is the dedicated cgroup the running spec chose for its child, or
@@ -192,6 +193,19 @@ func cgroupProcs(dir string) ([]int, error) {
 	return pids, nil
 }
 
+// holdForCgroup has the host read, from outside, the cgroup of a probe
+// started by a launcher other than the built-in one, while the probe waits
+// after its hello (spawn.Options.WhileHeld). The returned function says
+// what was seen once the child was waited for.
+func holdForCgroup(opts *spawn.Options) (seen func() *cgroupSighting) {
+	s := &cgroupSighting{Dir: chosen.dir, Err: errors.New("the probe never said hello")}
+	opts.WhileHeld = func(pid int) {
+		s.PID, s.Err = pid, nil
+		s.Path, s.Err = procCgroup2Path(pid)
+	}
+	return func() *cgroupSighting { return s }
+}
+
 // procCgroup2Path is the cgroup v2 path of process pid as the host sees it.
 func procCgroup2Path(pid int) (string, error) {
 	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/cgroup")
@@ -222,7 +236,12 @@ func expectCgroupSeen(c *Child, hostPath string) {
 		return
 	}
 	Expect(s.Err).NotTo(HaveOccurred(), "cgroup: the host did not see the child cloned with %s in the cgroup the spec chose", c.Set)
-	Expect(s.PID).To(Equal(c.Result.PID), "cgroup: the process the host found in the cgroup chosen for the child in %s is pid %d, and the child is pid %d", c.Set, s.PID, c.Result.PID)
+	want := c.Result.PID
+	if !c.Opts.Launcher.Builtin() {
+		// Seen while held after its hello: the probe itself.
+		want = c.Result.HostPID
+	}
+	Expect(s.PID).To(Equal(want), "cgroup: the process the host found in the cgroup chosen for the child in %s is pid %d, and the child is pid %d", c.Set, s.PID, want)
 	Expect(s.Path).To(Equal(hostPath), "cgroup: the host sees the child in %s at %s, and the spec chose %s", c.Set, s.Path, hostPath)
 }
 

@@ -109,7 +109,12 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 		Expect(err).NotTo(HaveOccurred(), "ipc: read the host's SysV objects before the child in %s", opts.Set)
 	}
 	var seen func() *cgroupSighting
-	if chosen.dir != "" {
+	switch {
+	case !opts.Launcher.Builtin():
+		// The probe waits, after its hello, for the host to look at it:
+		// where the host sees it is read from the probe itself, alive.
+		seen = holdForCgroup(&opts)
+	case chosen.dir != "":
 		seen = watchCgroup(chosen.dir)
 	}
 	c.MonotonicBefore = clockNow(unix.CLOCK_MONOTONIC)
@@ -153,6 +158,7 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 func addChildEntry(res *spawn.Result) {
 	addReportEntry("child "+res.Set.String(), map[string]any{
 		"set":      res.Set.String(),
+		"launcher": res.Launcher,
 		"args":     res.Args,
 		"pid":      res.PID,
 		"host_pid": res.HostPID,

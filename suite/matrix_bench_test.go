@@ -99,7 +99,7 @@ func BenchmarkMatrix(b *testing.B) {
 
 				start = time.Now()
 				for _, set := range sets {
-					VerifySet(ctx, set)
+					VerifySet(ctx, set, nil)
 					runCleanups()
 				}
 				matrix += time.Since(start)

@@ -171,8 +171,11 @@ func expectIPC(c *Child) {
 func expectPID(c *Child) {
 	r, res := c.Report, c.Result
 	if c.Set.Has(spawn.PID) {
-		Expect(r.PID).To(Equal(1), "pid: the child in %s is not pid 1 inside", c.Set)
-		Expect(r.PPID).To(Equal(0), "pid: the child in %s has a parent inside its namespace", c.Set)
+		// What the launcher puts in a new pid namespace before the probe
+		// is a documented fact of it: nothing (pid 1), or bwrap's reaper.
+		pid, ppid, _ := c.Opts.Launcher.ProbePIDInside()
+		Expect(r.PID).To(Equal(pid), "pid: the child in %s is not pid %d inside (launcher %s)", c.Set, pid, c.Opts.Launcher)
+		Expect(r.PPID).To(Equal(ppid), "pid: the child in %s has parent %d inside its namespace, want %d (launcher %s)", c.Set, r.PPID, ppid, c.Opts.Launcher)
 		Expect(res.HostPID).To(BeNumerically(">", 1), "pid: the host does not know the child in %s by a real pid", c.Set)
 		if !c.Set.Has(spawn.MNT) && r.Proc != nil {
 			// The child's /proc is the host's: it knows the child by the
@@ -214,7 +217,8 @@ func expectMNT(c *Child) {
 		Expect(r.Errors).NotTo(HaveKey("proc"), "mnt: the child in %s could not mount its own /proc", c.Set)
 		Expect(r.Proc).NotTo(BeNil())
 		Expect(r.Proc.Complete).To(BeTrue(), "mnt: the private /proc of the child in %s lists more than %d pids", c.Set, probes.ProcListMax)
-		Expect(r.Proc.PIDs).To(Equal([]int{1}), "mnt: the private /proc of the child in %s lists pids beyond its namespace", c.Set)
+		_, _, listed := c.Opts.Launcher.ProbePIDInside()
+		Expect(r.Proc.PIDs).To(Equal(listed), "mnt: the private /proc of the child in %s lists pids beyond its namespace (launcher %s)", c.Set, c.Opts.Launcher)
 	default:
 		// A new mount namespace in the host's pid namespace: the fresh
 		// /proc shows the host's pids, the child's own among them.

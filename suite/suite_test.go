@@ -17,6 +17,7 @@ import (
 
 	"github.com/nsverify/nsverify/spawn"
 	"github.com/nsverify/nsverify/suite/hoststate"
+	"github.com/nsverify/nsverify/suite/matrixreport"
 )
 
 // probePath is the nsprobe binary, built once on process 1 and shared.
@@ -37,6 +38,9 @@ var hostBefore *hoststate.Snapshot
 var suiteCleanups []func()
 
 func TestSuite(t *testing.T) {
+	if launcherEnvErr != nil {
+		t.Fatalf("%v; nothing was run", launcherEnvErr)
+	}
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "nsverify")
 }
@@ -77,6 +81,10 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 	defer func() { deferCleanup = saved }()
 	sharedMarkers = Markers{}.WithHostQueue().TryHostLink()
 	suiteCgroup = enterSuiteCgroup()
+	findLaunchers(probePath)
+	if GinkgoParallelProcess() == 1 {
+		AddReportEntry(matrixreport.LaunchersEntry, launcherEntry(os.Stdout), ReportEntryVisibilityNever)
+	}
 })
 
 var _ = SynchronizedAfterSuite(func() {

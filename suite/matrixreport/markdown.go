@@ -59,6 +59,7 @@ func (m *Matrix) WriteMarkdown(w io.Writer) error {
 		title += ": " + m.Name
 	}
 	fmt.Fprintf(bw, "## %s\n\n", inline(title))
+	fmt.Fprintf(bw, "- launcher: %s\n", m.launcherText())
 	fmt.Fprintf(bw, "- kernel: %s\n", m.kernelText())
 	if s := m.PreflightSummary(); s != "" {
 		fmt.Fprintf(bw, "- preflight: %s\n", inline(s))
@@ -126,6 +127,22 @@ func capsText(r Row) string {
 	return inline(r.Caps)
 }
 
+// launcherText names the launcher with its version; a matrix from before
+// launchers is the built-in one's.
+func (m *Matrix) launcherText() string {
+	name := m.Launcher
+	if name == "" {
+		name = BuiltinLauncher
+	}
+	text := "`" + name + "`"
+	if name == BuiltinLauncher {
+		text += " (built in: clone(2) with the set's flags)"
+	} else if m.LauncherVersion != "" {
+		text += " (" + inline(m.LauncherVersion) + ")"
+	}
+	return text
+}
+
 func (m *Matrix) kernelText() string {
 	if m.Kernel == "" {
 		return "unknown (the report has no \"kernel\" entry)"
@@ -176,7 +193,11 @@ func (m *Matrix) cellsText() string {
 
 func (m *Matrix) totalsText() string {
 	t := m.Totals
-	return fmt.Sprintf("%d sets: %d passed, %d failed, %d skipped", t.Rows, t.Passed, t.Failed, t.Skipped)
+	text := fmt.Sprintf("%d sets: %d passed, %d failed, %d skipped", t.Rows, t.Passed, t.Failed, t.Skipped)
+	if t.NotApplicable > 0 {
+		text += fmt.Sprintf(", %d n/a (the launcher cannot express them)", t.NotApplicable)
+	}
+	return text
 }
 
 // Combine writes the matrices side by side: a summary line per machine, then

@@ -16,8 +16,9 @@ import (
 )
 
 // Schema is the version of the matrix JSON. It is bumped on any change that
-// an older reader would misunderstand. Schema 3 added a row's caps.
-const Schema = 3
+// an older reader would misunderstand. Schema 3 added a row's caps; schema
+// 4 the launcher and the n/a status of a set it cannot express.
+const Schema = 4
 
 // oldestSchema is the oldest matrix JSON Read and ReadMatrix still take: a
 // schema 2 matrix lacks only the caps, which its rows leave empty.
@@ -39,7 +40,38 @@ const (
 	// NotCheckedEntry is added by a spec for each kind it did not check at
 	// all (the kernel lacks it); the value is a KindNote.
 	NotCheckedEntry = "not checked"
+	// NotExpressibleEntry is added by a spec whose launcher cannot start
+	// its child as asked; the value is a LauncherNote, the row n/a.
+	NotExpressibleEntry = "not expressible"
+	// LaunchersEntry is the suite's list of launchers, each a
+	// LauncherInfo.
+	LaunchersEntry = "launchers"
+	// LauncherLabelPrefix starts the label that names a matrix spec's
+	// launcher ("launcher:bwrap"); a spec without one is the built-in
+	// launcher's, as in reports from before launchers.
+	LauncherLabelPrefix = "launcher:"
+	// BuiltinLauncher is the name of the built-in launcher.
+	BuiltinLauncher = "go"
 )
+
+// LauncherNote is the value of a "not expressible" entry.
+type LauncherNote struct {
+	Launcher string `json:"launcher"`
+	Reason   string `json:"reason"`
+}
+
+// LauncherInfo is one launcher of the "launchers" entry, as the suite
+// found it.
+type LauncherInfo struct {
+	Name    string `json:"name"`
+	Path    string `json:"path,omitempty"`
+	Version string `json:"version,omitempty"`
+	// Refused says why the launcher started nothing on the machine.
+	Refused string `json:"refused,omitempty"`
+	// RefusedKinds are "kind: message" for kinds a trial showed it
+	// refuses.
+	RefusedKinds []string `json:"refused_kinds,omitempty"`
+}
 
 // KindNote is the value of an "identity only" or "not checked" entry: the
 // kind and why.
@@ -61,6 +93,9 @@ const (
 	CellSkipped CellState = "skipped"
 	// CellFailed: the spec failed on this kind; the note holds the failure.
 	CellFailed CellState = "failed"
+	// CellNotApplicable: the launcher cannot express the row's set; the
+	// note says why.
+	CellNotApplicable CellState = "n/a"
 )
 
 // Status is the outcome of a row's spec.
@@ -71,6 +106,9 @@ const (
 	StatusPassed  Status = "passed"
 	StatusFailed  Status = "failed"
 	StatusSkipped Status = "skipped"
+	// StatusNotApplicable: the launcher cannot express the set, a fact
+	// about the launcher that the note states; never a pass.
+	StatusNotApplicable Status = "n/a"
 )
 
 // Cell is one kind in one row.
@@ -112,6 +150,8 @@ type Totals struct {
 	Passed  int `json:"passed"`
 	Failed  int `json:"failed"`
 	Skipped int `json:"skipped"`
+	// NotApplicable counts the rows the launcher cannot express.
+	NotApplicable int `json:"not_applicable"`
 	// IdentityOnly counts the isolated and shared cells judged by identity
 	// alone; NotChecked the skipped cells of rows that ran (a kind the
 	// kernel lacks).
@@ -124,6 +164,11 @@ type Matrix struct {
 	Schema int `json:"schema"`
 	// Name names the machine ("centos7", "ubuntu-24.04-root").
 	Name string `json:"name"`
+	// Launcher is what started the children: "go", the built-in clone,
+	// or a sandbox's program, with its version and path as the suite
+	// found it.
+	Launcher        string `json:"launcher,omitempty"`
+	LauncherVersion string `json:"launcher_version,omitempty"`
 	// Kernel is the kernel release, and KernelSource where it came from: the
 	// suite's "kernel" report entry, or whatever Options said.
 	Kernel       string `json:"kernel,omitempty"`
@@ -146,14 +191,60 @@ type Options struct {
 	// Kernel is used when the report has no "kernel" entry; KernelSource
 	// then says where it came from ("uname -r of the machine that ran nsreport").
 	Kernel, KernelSource string
+	// Launcher picks the rows of one launcher; empty, the built-in one's.
+	Launcher string
+}
+
+// specLauncher is the launcher a matrix spec's labels name.
+func specLauncher(sr types.SpecReport) string {
+	for _, l := range sr.Labels() {
+		if name, ok := strings.CutPrefix(l, LauncherLabelPrefix); ok {
+			return name
+		}
+	}
+	return BuiltinLauncher
+}
+
+// Launchers lists the launchers whose matrix specs the reports hold, the
+// built-in one first, then in the order they first appear.
+func Launchers(reports []types.Report) []string {
+	var names []string
+	for _, rep := range reports {
+		for _, sr := range rep.SpecReports {
+			if sr.LeafNodeType != types.NodeTypeIt || !slices.Contains(sr.Labels(), MatrixLabel) {
+				continue
+			}
+			if name := specLauncher(sr); !slices.Contains(names, name) {
+				names = append(names, name)
+			}
+		}
+	}
+	if i := slices.Index(names, BuiltinLauncher); i > 0 {
+		names = append([]string{BuiltinLauncher}, slices.Delete(names, i, i+1)...)
+	}
+	return names
 }
 
 // FromReports builds the matrix of the specs labelled "matrix" in reports.
 // It fails when a matrix spec's text is not a namespace set, since the row
 // could not be placed, or when no spec is labelled "matrix".
 func FromReports(reports []types.Report, opts Options) (*Matrix, error) {
-	m := &Matrix{Schema: Schema, Name: opts.Name, Kinds: slices.Clone(spawn.Kinds), Rows: []Row{}}
+	launcher := opts.Launcher
+	if launcher == "" {
+		launcher = BuiltinLauncher
+	}
+	m := &Matrix{Schema: Schema, Name: opts.Name, Launcher: launcher, Kinds: slices.Clone(spawn.Kinds), Rows: []Row{}}
 	suite := suiteEntries(reports)
+	if v, ok := suite[LaunchersEntry]; ok {
+		var infos []LauncherInfo
+		if json.Unmarshal([]byte(v.AsJSON), &infos) == nil {
+			for _, info := range infos {
+				if info.Name == launcher {
+					m.LauncherVersion = info.Version
+				}
+			}
+		}
+	}
 	if v, ok := suite[KernelEntry]; ok {
 		if k := kernelRelease(v); k != "" {
 			m.Kernel, m.KernelSource = k, "report entry "+KernelEntry
@@ -179,7 +270,7 @@ func FromReports(reports []types.Report, opts Options) (*Matrix, error) {
 			m.Suite, m.Started = rep.SuiteDescription, rep.StartTime
 		}
 		for _, sr := range rep.SpecReports {
-			if sr.LeafNodeType != types.NodeTypeIt || !slices.Contains(sr.Labels(), MatrixLabel) {
+			if sr.LeafNodeType != types.NodeTypeIt || !slices.Contains(sr.Labels(), MatrixLabel) || specLauncher(sr) != launcher {
 				continue
 			}
 			set, err := spawn.ParseSet(sr.LeafNodeText)
@@ -202,6 +293,9 @@ func FromReports(reports []types.Report, opts Options) (*Matrix, error) {
 				return nil, fmt.Errorf("build matrix: the suite did not run its specs: %s", summary(strings.Join(rep.SpecialSuiteFailureReasons, "; "), 0, 600))
 			}
 		}
+		if others := Launchers(reports); len(others) > 0 {
+			return nil, fmt.Errorf("build matrix: no matrix spec in the report is of launcher %q; it holds those of %s", launcher, strings.Join(others, ", "))
+		}
 		return nil, fmt.Errorf("build matrix: no spec in the report is labelled %q; run the whole suite, or at least --label-filter=%s, with --json-report", MatrixLabel, MatrixLabel)
 	}
 	for _, set := range spawn.PowerSet(spawn.All) {
@@ -211,6 +305,11 @@ func FromReports(reports []types.Report, opts Options) (*Matrix, error) {
 	}
 	m.count()
 	return m, nil
+}
+
+// hasEntry reports whether the spec has a report entry named name.
+func hasEntry(sr types.SpecReport, name string) bool {
+	return slices.ContainsFunc(sr.ReportEntries, func(e types.ReportEntry) bool { return e.Name == name })
 }
 
 func rank(s Status) int {
@@ -235,6 +334,19 @@ func newRow(set spawn.Set, sr types.SpecReport, hostNS map[string]probes.NSID) R
 		if row.Note == "" {
 			row.Note = "the spec " + sr.State.String() + " without a message"
 		}
+	case hasEntry(sr, NotExpressibleEntry):
+		row.Status = StatusNotApplicable
+		row.Note = skipReason(sr)
+		for _, e := range sr.ReportEntries {
+			var v LauncherNote
+			if e.Name == NotExpressibleEntry && json.Unmarshal([]byte(e.Value.AsJSON), &v) == nil && v.Reason != "" {
+				row.Note = v.Launcher + " cannot express it: " + v.Reason
+			}
+		}
+		for _, k := range spawn.Kinds {
+			row.Cells[k] = Cell{State: CellNotApplicable, Note: row.Note}
+		}
+		return row
 	default:
 		row.Status = StatusSkipped
 		row.Note = skipReason(sr)
@@ -469,6 +581,8 @@ func (m *Matrix) count() {
 			m.Totals.Passed++
 		case StatusFailed:
 			m.Totals.Failed++
+		case StatusNotApplicable:
+			m.Totals.NotApplicable++
 		default:
 			m.Totals.Skipped++
 		}

@@ -94,6 +94,42 @@ func Read(r io.Reader, opts Options) (*Matrix, error) {
 	}
 }
 
+// ReadAll is Read for a file that may hold several launchers' matrices: a
+// Ginkgo report gives one matrix per launcher whose matrix specs it holds
+// (only opts.Launcher's, when that is given); a matrix JSON gives itself.
+func ReadAll(r io.Reader, opts Options) ([]*Matrix, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read report: %w", err)
+	}
+	if firstByte(data) != '[' || opts.Launcher != "" {
+		m, err := Read(bytes.NewReader(data), opts)
+		if err != nil {
+			return nil, err
+		}
+		return []*Matrix{m}, nil
+	}
+	reports, err := decodeGinkgo(data)
+	if err != nil {
+		return nil, err
+	}
+	names := Launchers(reports)
+	if len(names) == 0 {
+		names = []string{BuiltinLauncher}
+	}
+	var ms []*Matrix
+	for _, name := range names {
+		o := opts
+		o.Launcher = name
+		m, err := FromReports(reports, o)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, m)
+	}
+	return ms, nil
+}
+
 // ReadMatrix decodes a matrix that WriteJSON wrote.
 func ReadMatrix(r io.Reader) (*Matrix, error) {
 	data, err := io.ReadAll(r)

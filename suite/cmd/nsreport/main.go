@@ -14,16 +14,24 @@ import (
 )
 
 const usage = `usage:
-  nsreport matrix -in report.json [-name machine] [-md out.md] [-json out.json] [-kernel release]
+  nsreport matrix -in report.json [-name machine] [-launcher name] [-md out.md] [-json out.json] [-kernel release]
+  nsreport launchers -in report.json
   nsreport combine [-md out.md] input.json...
 
 matrix reads the Ginkgo JSON report of a suite run (go tool ginkgo
 --json-report=report.json ./suite) and writes its combination matrix: a
 Markdown table (-md) and the matrix as JSON (-json). With neither, the table
-goes to stdout; "-" names stdout.
+goes to stdout; "-" names stdout. A run of several launchers
+(NSVERIFY_LAUNCHER) has a matrix per launcher: -launcher picks one (default:
+the built-in launcher, go).
+
+launchers lists the launchers whose matrix a Ginkgo JSON report holds, one
+a line.
 
 combine reads matrices written by "nsreport matrix -json", or Ginkgo JSON
-reports, and writes one table with a column per machine.
+reports, and writes one table: a column per launcher when they are one
+machine's launchers (a Ginkgo report of several launchers gives them all),
+else a column per machine.
 `
 
 // errUsage marks an error that the usage text explains.
@@ -46,17 +54,19 @@ func main() {
 
 func run(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: no subcommand; use matrix or combine", errUsage)
+		return fmt.Errorf("%w: no subcommand; use matrix, launchers or combine", errUsage)
 	}
 	switch args[0] {
 	case "matrix":
 		return runMatrix(args[1:], stdout)
 	case "combine":
 		return runCombine(args[1:], stdout)
+	case "launchers":
+		return runLaunchers(args[1:], stdout)
 	case "-h", "-help", "--help", "help":
 		return flag.ErrHelp
 	}
-	return fmt.Errorf("%w: unknown subcommand %q; use matrix or combine", errUsage, args[0])
+	return fmt.Errorf("%w: unknown subcommand %q; use matrix, launchers or combine", errUsage, args[0])
 }
 
 func newFlagSet(name string) *flag.FlagSet {
@@ -83,6 +93,7 @@ func runMatrix(args []string, stdout io.Writer) error {
 	mdOut := fl.String("md", "", "write the Markdown table to `file` (- for stdout)")
 	jsonOut := fl.String("json", "", "write the matrix JSON to `file` (- for stdout)")
 	kernel := fl.String("kernel", "", "kernel `release` to show when the report has no \"kernel\" entry (default: uname -r of this machine)")
+	launcher := fl.String("launcher", "", "the launcher whose matrix to write (default: go, the built-in one)")
 	if err := parse(fl, args); err != nil {
 		return err
 	}
@@ -95,7 +106,7 @@ func runMatrix(args []string, stdout io.Writer) error {
 	if *name == "" {
 		*name, _ = os.Hostname()
 	}
-	opts := matrixreport.Options{Name: *name, Kernel: *kernel, KernelSource: "given with -kernel"}
+	opts := matrixreport.Options{Name: *name, Kernel: *kernel, KernelSource: "given with -kernel", Launcher: *launcher}
 	if opts.Kernel == "" {
 		// Reading this machine is right when nsreport runs where the suite
 		// ran, as scripts/run-suite.sh does; the heading says so.
@@ -142,17 +153,53 @@ func runCombine(args []string, stdout io.Writer) error {
 		// A Ginkgo report carries no machine name: take it from where the
 		// file lies (reports/centos7/report.json is centos7's).
 		opts := matrixreport.Options{Name: nameFromPath(path)}
-		m, err := readInput(path, func(r io.Reader) (*matrixreport.Matrix, error) {
-			return matrixreport.Read(r, opts)
+		var all []*matrixreport.Matrix
+		_, err := readInput(path, func(r io.Reader) (*matrixreport.Matrix, error) {
+			var err error
+			all, err = matrixreport.ReadAll(r, opts)
+			if err != nil {
+				return nil, err
+			}
+			return all[0], nil
 		})
 		if err != nil {
 			return err
 		}
-		ms = append(ms, m)
+		ms = append(ms, all...)
 	}
 	return writeOutput(*mdOut, stdout, func(w io.Writer) error {
+		if matrixreport.ByLauncher(ms) {
+			return matrixreport.CombineLaunchers(w, ms)
+		}
 		return matrixreport.Combine(w, ms)
 	})
+}
+
+func runLaunchers(args []string, stdout io.Writer) error {
+	fl := newFlagSet("launchers")
+	in := fl.String("in", "", "the Ginkgo JSON report (`file`, or - for stdin)")
+	if err := parse(fl, args); err != nil {
+		return err
+	}
+	if *in == "" {
+		return fmt.Errorf("%w: launchers: -in is required: the file given to ginkgo --json-report", errUsage)
+	}
+	var names []string
+	_, err := readInput(*in, func(r io.Reader) (*matrixreport.Matrix, error) {
+		reports, err := matrixreport.ReadGinkgo(r)
+		if err != nil {
+			return nil, err
+		}
+		names = matrixreport.Launchers(reports)
+		return nil, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		fmt.Fprintln(stdout, name)
+	}
+	return nil
 }
 
 // readInput opens path (or stdin for "-") and decodes it with decode,

@@ -1,0 +1,126 @@
+//go:build linux
+
+package suite
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/nsverify/nsverify/spawn"
+	"github.com/nsverify/nsverify/suite/matrixreport"
+)
+
+// launcherEnv names the launchers whose matrix the suite runs, separated
+// by commas ("go,unshare,bwrap"), or "all"; unset, the built-in launcher
+// alone. A name may carry the program to run, "unshare=/path/to/it", as a
+// spec does to run a wrapper that lies.
+const launcherEnv = "NSVERIFY_LAUNCHER"
+
+// launcherChoice is one launcher asked for: its name and, when given, the
+// program to run instead of the one on PATH.
+type launcherChoice struct{ name, path string }
+
+// chosenLaunchers are the launchers of launcherEnv, read when the spec
+// tree is built; launcherEnvErr says what was wrong with it, which
+// TestSuite reports before any spec runs.
+var chosenLaunchers, launcherEnvErr = parseLauncherEnv(os.Getenv(launcherEnv))
+
+// parseLauncherEnv parses the value of launcherEnv.
+func parseLauncherEnv(v string) ([]launcherChoice, error) {
+	var names, paths []string
+	for _, part := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+		name, path, _ := strings.Cut(part, "=")
+		if path != "" && !filepath.IsAbs(path) {
+			return nil, fmt.Errorf("%s=%q: the program of launcher %s must be an absolute path, not %q", launcherEnv, v, name, path)
+		}
+		names, paths = append(names, name), append(paths, path)
+	}
+	parsed, err := spawn.ParseLaunchers(strings.Join(names, ","))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", launcherEnv, err)
+	}
+	choices := make([]launcherChoice, len(parsed))
+	for i, name := range parsed {
+		choices[i].name = name
+		if i < len(paths) && names[i] == name {
+			choices[i].path = paths[i]
+		}
+	}
+	return choices, nil
+}
+
+// launchers are the launchers found, by name, in this parallel process.
+var launchers = map[string]*spawn.Launcher{}
+
+// findLaunchers finds every chosen launcher, with the probe at probe, and
+// registers what removes what they made.
+func findLaunchers(probe string) {
+	GinkgoHelper()
+	for _, c := range chosenLaunchers {
+		l, err := spawn.FindLauncher(c.name, c.path, probe)
+		Expect(err).NotTo(HaveOccurred(), "find launcher %s", c.name)
+		launchers[c.name] = l
+		deferCleanup(func() { Expect(l.Close()).To(Succeed(), "remove what launcher %s needed", c.name) })
+	}
+}
+
+// launcherInfo is one launcher in the "launchers" report entry.
+type launcherInfo = matrixreport.LauncherInfo
+
+// launcherEntry describes the found launchers for the report and prints
+// them after the preflight.
+func launcherEntry(w io.Writer) []launcherInfo {
+	var infos []launcherInfo
+	for _, c := range chosenLaunchers {
+		l := launchers[c.name]
+		info := launcherInfo{Name: l.Name, Path: l.Path, Version: l.Version, Refused: l.Refused}
+		refused := l.RefusedKinds()
+		for _, k := range slices.Sorted(maps.Keys(refused)) {
+			info.RefusedKinds = append(info.RefusedKinds, fmt.Sprintf("%s: %s", k, refused[k]))
+		}
+		infos = append(infos, info)
+		switch {
+		case l.Refused != "":
+			fmt.Fprintf(w, "launcher %-8s n/a: %s\n", l.Name, l.Refused)
+		case l.Builtin():
+			fmt.Fprintf(w, "launcher %-8s built in (%s)\n", l.Name, l.Version)
+		default:
+			fmt.Fprintf(w, "launcher %-8s %s (%s)\n", l.Name, l.Version, l.Path)
+			for _, r := range info.RefusedKinds {
+				fmt.Fprintf(w, "         %-8s refuses %s\n", "", r)
+			}
+		}
+	}
+	return infos
+}
+
+// launcherFor returns the launcher of a matrix table, nil for the built-in
+// one.
+func launcherFor(name string) *spawn.Launcher {
+	if name == spawn.LauncherGo {
+		return nil
+	}
+	return launchers[name]
+}
+
+// expressible marks the spec n/a, with the launcher's reason, when its
+// launcher cannot start a child as opts ask: a fact about the launcher,
+// which the matrix shows as n/a, never as a pass.
+func expressible(opts spawn.Options) {
+	l := opts.Launcher
+	if l.Builtin() {
+		return
+	}
+	if ok, reason := l.Expresses(opts); !ok {
+		addReportEntry(matrixreport.NotExpressibleEntry, matrixreport.LauncherNote{Launcher: l.Name, Reason: reason})
+		Skip("n/a: " + l.Name + ": " + reason)
+	}
+}
