@@ -316,7 +316,11 @@ func (l *Launcher) launcherArgv(opts Options, args []string) (argv []string, don
 				argv = append(argv, "--unshare-"+string(k))
 			}
 		}
-		argv = append(argv, "--die-with-parent", "--", opts.Probe)
+		// Every capability bwrap may give, as for an OCI runtime: root
+		// inside holds what the namespaces allow, and the oracles see the
+		// namespaces' effect, not bwrap's dropping of capabilities (which
+		// it does for a caller that is not root).
+		argv = append(argv, "--cap-add", "ALL", "--die-with-parent", "--", opts.Probe)
 		return append(argv, args...), func() {}, nil
 	case LauncherRunc, LauncherCrun:
 		cgroupsPath := ""

@@ -94,5 +94,6 @@ func expectPIDParent(c *Child) {
 	if !c.Set.Has(spawn.PID) || len(r.NSpid) < 2 {
 		return
 	}
-	Expect(r.NSpid).To(Equal([]int{c.Result.HostPID, 1}), "pid: NSpid of the child in %s is %v, want [%d 1]: its pid namespace should be a child of the host's", c.Set, r.NSpid, c.Result.HostPID)
+	inside, _, _ := c.Opts.Launcher.ProbePIDInside()
+	Expect(r.NSpid).To(Equal([]int{c.Result.HostPID, inside}), "pid: NSpid of the child in %s is %v, want [%d %d]: its pid namespace should be a child of the host's", c.Set, r.NSpid, c.Result.HostPID, inside)
 }
