@@ -79,17 +79,18 @@ install_packages() {
 	case "${ID:-}:${VERSION_ID%%.*}" in
 	centos:7)
 		centos7_vault
-		yum -y -q install curl tar gzip iproute procps-ng util-linux coreutils
+		yum -y -q install curl tar gzip iproute procps-ng util-linux coreutils bubblewrap runc
+		# crun is not in CentOS 7's repositories: its rows say it is not on PATH.
 		;;
 	centos:* | rhel:* | rocky:* | almalinux:* | ol:* | fedora:*)
 		# curl-minimal, already installed, conflicts with curl.
 		command -v curl >/dev/null || dnf -y -q install curl
-		dnf -y -q install tar gzip iproute procps-ng util-linux coreutils
+		dnf -y -q install tar gzip iproute procps-ng util-linux coreutils bubblewrap runc crun
 		;;
 	debian:* | ubuntu:*)
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq
-		apt-get install -y -qq --no-install-recommends ca-certificates curl tar gzip iproute2 procps util-linux coreutils
+		apt-get install -y -qq --no-install-recommends ca-certificates curl tar gzip iproute2 procps util-linux coreutils bubblewrap runc crun
 		;;
 	*)
 		log "unknown distribution ${ID:-?} ${VERSION_ID:-?}: installing no packages; the suite needs curl, tar, ip, ps and sleep"

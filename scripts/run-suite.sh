@@ -22,8 +22,13 @@
 #   report.xml       the same as JUnit
 #   ginkgo.log       the console output
 #   environment.txt  kernel, distribution, user namespace settings
-#   matrix.md        the matrix table (nsreport matrix)
+#   matrix.md        the matrix table (nsreport matrix) of the built-in
+#                    launcher
 #   matrix.json      the matrix as JSON, for nsreport combine
+#   matrix-L.md, matrix-L.json
+#                    the same for each other launcher L that ran
+#                    (NSVERIFY_LAUNCHER=go,unshare,bwrap,runc,crun or all)
+#   launchers.md     the launchers side by side, when more than one ran
 #
 # Exit status: ginkgo's (0 when every spec passed or was skipped), or 0 with
 # -k once report.json exists; 1 when the suite did not run at all.
@@ -109,8 +114,16 @@ if [ ! -s "$out/report.json" ]; then
 	echo "run-suite: ginkgo exited with $status and wrote no report; see $out/ginkgo.log" >&2
 	exit 1
 fi
-go run ./suite/cmd/nsreport matrix -in "$out/report.json" -name "$name" \
-	-md "$out/matrix.md" -json "$out/matrix.json"
+launchers=$(go run ./suite/cmd/nsreport launchers -in "$out/report.json")
+for launcher in $launchers; do
+	suffix=
+	[ "$launcher" = go ] || suffix=-$launcher
+	go run ./suite/cmd/nsreport matrix -in "$out/report.json" -name "$name" -launcher "$launcher" \
+		-md "$out/matrix$suffix.md" -json "$out/matrix$suffix.json"
+done
+if [ "$(echo "$launchers" | wc -w)" -gt 1 ]; then
+	go run ./suite/cmd/nsreport combine -md "$out/launchers.md" "$out"/matrix*.json
+fi
 
 # Let whoever ran sudo read and remove the reports.
 if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_UID:-}" ]; then
@@ -118,7 +131,9 @@ if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_UID:-}" ]; then
 fi
 
 echo
-grep -E '^(## |- )' "$out/matrix.md" || true
+for md in "$out"/matrix*.md; do
+	grep -E '^(## |- )' "$md" || true
+done
 echo "run-suite: reports in $out (ginkgo exited with $status)"
 if [ "$keep_going" -eq 1 ]; then
 	exit 0
