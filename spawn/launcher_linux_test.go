@@ -94,3 +94,13 @@ func TestLauncherRefusesWhatItCannotExpress(t *testing.T) {
 		t.Fatalf("unshare with a fractional offset: got %v", err)
 	}
 }
+
+func TestRuntimeMessage(t *testing.T) {
+	runc := `time="2026-12-02T02:02:44Z" level=error msg="runc run failed: namespace {\"time\" \"\"} does not exist"`
+	if got := runtimeMessage("warning\n" + runc + "\n"); got != `runc run failed: namespace {"time" ""} does not exist` {
+		t.Errorf("runc: %q", got)
+	}
+	if got := runtimeMessage("cgroups in hybrid mode not supported, drop all controllers from cgroupv2\n"); got != "cgroups in hybrid mode not supported, drop all controllers from cgroupv2" {
+		t.Errorf("crun: %q", got)
+	}
+}
