@@ -338,6 +338,25 @@ func (l *Launcher) launcherArgv(opts Options, args []string) (argv []string, don
 	return nil, nil, fmt.Errorf("start %s: not a launcher of its own program", l.Name)
 }
 
+// BareCommand returns the command that starts probe in set through l, with
+// nothing else: no action, no hello. It measures what the launcher itself
+// costs (the floor of a benchmark); done removes what it made.
+func (l *Launcher) BareCommand(set Set, probe string) (argv []string, done func(), err error) {
+	if l.Builtin() {
+		return nil, nil, errors.New("bare command: the built-in launcher is a clone, not a program; clone the probe with the set's flags")
+	}
+	opts := Options{Probe: probe, Set: set}
+	if l.OCI() {
+		opts.Probe = ociProbePath
+		b, err := l.newBundle(opts, nil, "", 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		return b.argv, b.remove, nil
+	}
+	return l.launcherArgv(opts, nil)
+}
+
 // mapsOrCaller returns the maps opts give, or the caller's.
 func mapsOrCaller(opts Options) (uid, gid []IDMap) {
 	uid, gid = opts.UIDMap, opts.GIDMap

@@ -4,7 +4,6 @@ package suite
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os/exec"
@@ -12,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onsi/gomega"
-	"github.com/onsi/gomega/gexec"
 
 	"github.com/nsverify/nsverify/spawn"
 )
@@ -35,47 +32,7 @@ import (
 //
 //	go test -run '^$' -bench Matrix -benchtime 3x ./suite
 func BenchmarkMatrix(b *testing.B) {
-	if ok, reason := spawn.ReadPrivilege().CanCreate(spawn.All.Without(spawn.User)); !ok {
-		b.Skip(reason)
-	}
-	var err error
-	if probePath, err = buildProbe(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(gexec.CleanupBuildArtifacts)
-	features = spawn.Detect(probePath)
-	if host, err = ReadHost(probePath); err != nil {
-		b.Fatal(err)
-	}
-
-	// Run the suite's own oracles, with failures and cleanups routed to b,
-	// and the report entries counted as report.json would hold them.
-	gomega.RegisterFailHandler(func(message string, _ ...int) { b.Fatal(message) })
-	var cleanups []func()
-	runCleanups := func() {
-		for i := len(cleanups) - 1; i >= 0; i-- {
-			cleanups[i]()
-		}
-		cleanups = nil
-	}
-	var entryBytes int
-	addReportEntry = func(name string, value any) {
-		data, err := json.Marshal(value)
-		if err != nil {
-			b.Fatalf("encode report entry %s: %v", name, err)
-		}
-		entryBytes += len(name) + len(data)
-	}
-	var suiteCleanups []func()
-	deferCleanup = func(f func()) { suiteCleanups = append(suiteCleanups, f) }
-	sharedMarkers = Markers{}.WithHostQueue().WithHostLink()
-	suiteCgroup = enterSuiteCgroup()
-	b.Cleanup(func() {
-		for i := len(suiteCleanups) - 1; i >= 0; i-- {
-			suiteCleanups[i]()
-		}
-	})
-	deferCleanup = func(f func()) { cleanups = append(cleanups, f) }
+	runCleanups, entryBytes := setUpBench(b)
 
 	var sets []spawn.Set
 	for _, set := range spawn.PowerSet(spawn.All) {
@@ -89,7 +46,7 @@ func BenchmarkMatrix(b *testing.B) {
 			stop := idleProcesses(b, idle)
 			defer stop()
 			var floor, matrix time.Duration
-			entryBytes = 0
+			*entryBytes = 0
 			for b.Loop() {
 				start := time.Now()
 				for _, set := range sets {
@@ -109,7 +66,7 @@ func BenchmarkMatrix(b *testing.B) {
 			b.ReportMetric(float64(floor.Milliseconds())/passes, "floor-ms/pass")
 			b.ReportMetric(float64(matrix.Milliseconds())/passes, "matrix-ms/pass")
 			b.ReportMetric(float64(matrix)/float64(floor), "matrix/floor")
-			b.ReportMetric(float64(entryBytes)/passes/float64(len(sets)), "bytes/spec")
+			b.ReportMetric(float64(*entryBytes)/passes/float64(len(sets)), "bytes/spec")
 		})
 	}
 }

@@ -1,0 +1,106 @@
+//go:build linux
+
+package suite
+
+import (
+	"context"
+	"io"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nsverify/nsverify/spawn"
+)
+
+// BenchmarkLaunchers measures, per launcher, over the sets it expresses on
+// this machine:
+//
+//   - floor: the launcher's bare cost, its program starting the probe in
+//     each set with nothing else (no action, no hello), output discarded;
+//     for the built-in launcher, the bare clone and exec;
+//   - matrix: what each matrix entry through that launcher does (the probe
+//     with its actions, the hello, the host reads, every oracle).
+//
+// It reports both per pass and their ratio, which the matrix keeps near 1:
+// a launcher's own start (tens of milliseconds for an OCI runtime)
+// dominates, and the suite adds little to it. Run it as root with
+//
+//	NSVERIFY_LAUNCHER=all go test -run '^$' -bench Launchers -benchtime 3x ./suite
+//
+// (without NSVERIFY_LAUNCHER it measures every launcher too).
+func BenchmarkLaunchers(b *testing.B) {
+	runCleanups, _ := setUpBench(b)
+	names := spawn.LauncherNames()
+	if launcherEnvErr == nil && len(chosenLaunchers) > 1 {
+		names = nil
+		for _, c := range chosenLaunchers {
+			names = append(names, c.name)
+		}
+	}
+	ctx := context.Background()
+	for _, name := range names {
+		l, err := spawn.FindLauncher(name, "", probePath)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = l.Close() })
+		b.Run(name, func(b *testing.B) {
+			if l.Refused != "" {
+				b.Skip(l.Refused)
+			}
+			var sets []spawn.Set
+			for _, set := range spawn.PowerSet(spawn.All) {
+				opts := PlanFor(set, NewMarkers())
+				opts.Launcher = l
+				if ok, _ := l.Expresses(opts); ok && presentAll(set) {
+					sets = append(sets, set)
+				}
+			}
+			var launcher *spawn.Launcher
+			if !l.Builtin() {
+				launcher = l
+			}
+			var floor, matrix time.Duration
+			for b.Loop() {
+				start := time.Now()
+				for _, set := range sets {
+					if l.Builtin() {
+						bareExec(b, set)
+					} else {
+						bareLaunch(b, l, set)
+					}
+				}
+				floor += time.Since(start)
+
+				start = time.Now()
+				for _, set := range sets {
+					VerifySet(ctx, set, launcher)
+					runCleanups()
+				}
+				matrix += time.Since(start)
+			}
+			passes := float64(b.N)
+			b.ReportMetric(float64(len(sets)), "sets/pass")
+			b.ReportMetric(float64(floor.Milliseconds())/passes, "floor-ms/pass")
+			b.ReportMetric(float64(matrix.Milliseconds())/passes, "matrix-ms/pass")
+			b.ReportMetric(float64(matrix)/float64(floor), "matrix/floor")
+		})
+	}
+}
+
+// bareLaunch runs the probe in set through l's program and nothing else.
+func bareLaunch(b *testing.B, l *spawn.Launcher, set spawn.Set) {
+	argv, done, err := l.BareCommand(set, probePath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer done()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = []string{}
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("run the probe through %s in %s: %v", l.Name, set, err)
+	}
+}
