@@ -29,6 +29,14 @@ func ByLauncher(ms []*Matrix) bool {
 	return true
 }
 
+// launcherOrder places a launcher as spawn lists them, any other after.
+func launcherOrder(name string) int {
+	if i := slices.Index(spawn.LauncherNames(), name); i >= 0 {
+		return i
+	}
+	return len(spawn.LauncherNames())
+}
+
 func launcherName(m *Matrix) string {
 	if m.Launcher == "" {
 		return BuiltinLauncher
@@ -55,13 +63,7 @@ func CombineLaunchers(w io.Writer, ms []*Matrix) error {
 	// Launchers in the order spawn knows them: the built-in one, the
 	// reference, first.
 	ms = slices.Clone(ms)
-	order := func(m *Matrix) int {
-		if i := slices.Index(spawn.LauncherNames(), launcherName(m)); i >= 0 {
-			return i
-		}
-		return len(spawn.LauncherNames())
-	}
-	slices.SortStableFunc(ms, func(a, b *Matrix) int { return order(a) - order(b) })
+	slices.SortStableFunc(ms, func(a, b *Matrix) int { return launcherOrder(launcherName(a)) - launcherOrder(launcherName(b)) })
 	ref := 0
 
 	bw := bufio.NewWriter(w)

@@ -205,8 +205,8 @@ func specLauncher(sr types.SpecReport) string {
 	return BuiltinLauncher
 }
 
-// Launchers lists the launchers whose matrix specs the reports hold, the
-// built-in one first, then in the order they first appear.
+// Launchers lists the launchers whose matrix specs the reports hold, in
+// the order spawn knows them (the built-in one first), any other after.
 func Launchers(reports []types.Report) []string {
 	var names []string
 	for _, rep := range reports {
@@ -219,9 +219,7 @@ func Launchers(reports []types.Report) []string {
 			}
 		}
 	}
-	if i := slices.Index(names, BuiltinLauncher); i > 0 {
-		names = append([]string{BuiltinLauncher}, slices.Delete(names, i, i+1)...)
-	}
+	slices.SortStableFunc(names, func(a, b string) int { return launcherOrder(a) - launcherOrder(b) })
 	return names
 }
 

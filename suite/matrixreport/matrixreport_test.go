@@ -43,6 +43,10 @@ import (
 //     were filtered out; the 32 sets with user and mnt but not pid judged
 //     mnt by identity alone; root held 40 of the 41 known capabilities on
 //     the host and all of them in a user namespace of its own.
+//   - launchers.json.gz (read by nsreport's tests): the same, with
+//     NSVERIFY_LAUNCHER=all, on a host with hybrid cgroups: the matrix of
+//     go, unshare, bwrap, runc and crun, where crun refuses to run and runc
+//     has no time namespace.
 const (
 	el7    = "el7.json.gz"
 	modern = "modern.json.gz"
@@ -968,5 +972,71 @@ func TestSpecEntriesDecideCells(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "| `uts` | `I S S S S s S -`") {
 		t.Errorf("the combined table should write the cell by identity alone in lower case:\n%s", out.String())
+	}
+}
+
+// launcherSpec is a matrix spec of launcher, with entries.
+func launcherSpec(launcher, set string, state types.SpecState, message string, entries ...types.ReportEntry) types.SpecReport {
+	s := matrixSpec(set, state, message)
+	s.LeafNodeLabels = append(s.LeafNodeLabels, matrixreport.LauncherLabelPrefix+launcher)
+	s.ReportEntries = entries
+	return s
+}
+
+// TestLaunchersSplitTheMatrix: one report holding several launchers'
+// matrix specs gives one matrix per launcher, each with its version from
+// the "launchers" entry; a set the launcher cannot express is n/a with its
+// reason, counted apart from passed and skipped, and never shown as a pass.
+func TestLaunchersSplitTheMatrix(t *testing.T) {
+	notExpressible := entry(matrixreport.NotExpressibleEntry, matrixreport.LauncherNote{Launcher: "bwrap", Reason: "bwrap always makes a mount namespace"})
+	reports := []types.Report{{
+		SuiteDescription: "nsverify",
+		SpecReports: []types.SpecReport{
+			suiteNode(entry(matrixreport.LaunchersEntry, []matrixreport.LauncherInfo{{Name: "go"}, {Name: "bwrap", Version: "bubblewrap 0.8.0"}})),
+			launcherSpec("bwrap", "uts", types.SpecStateSkipped, "n/a: bwrap: bwrap always makes a mount namespace", notExpressible),
+			launcherSpec("bwrap", "uts+mnt", types.SpecStatePassed, ""),
+			matrixSpec("uts", types.SpecStatePassed, ""),
+			launcherSpec("go", "uts+mnt", types.SpecStateFailed, "mnt: the host's mount table changed"),
+		},
+	}}
+	if got := matrixreport.Launchers(reports); !slices.Equal(got, []string{"go", "bwrap"}) {
+		t.Errorf("launchers %v, want go then bwrap", got)
+	}
+	builtin, err := matrixreport.FromReports(reports, matrixreport.Options{Name: "box"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if builtin.Launcher != "go" || builtin.Totals.Rows != 2 || builtin.Totals.Failed != 1 {
+		t.Errorf("built-in matrix: launcher %q, totals %+v", builtin.Launcher, builtin.Totals)
+	}
+	bwrap, err := matrixreport.FromReports(reports, matrixreport.Options{Name: "box", Launcher: "bwrap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bwrap.LauncherVersion != "bubblewrap 0.8.0" {
+		t.Errorf("bwrap's version %q", bwrap.LauncherVersion)
+	}
+	want := matrixreport.Totals{Rows: 2, Passed: 1, NotApplicable: 1}
+	if bwrap.Totals != want {
+		t.Errorf("bwrap totals %+v, want %+v", bwrap.Totals, want)
+	}
+	uts := bwrap.Rows[0]
+	if uts.Set != "uts" || uts.Status != matrixreport.StatusNotApplicable || uts.Cells[spawn.UTS].State != matrixreport.CellNotApplicable || !strings.Contains(uts.Note, "always makes a mount namespace") {
+		t.Errorf("bwrap's uts row: %+v", uts)
+	}
+	md := markdown(t, bwrap)
+	if !strings.Contains(md, "- launcher: `bwrap` (bubblewrap 0.8.0)") || !strings.Contains(md, "1 n/a (the launcher cannot express them)") {
+		t.Errorf("bwrap's Markdown heading:\n%s", md)
+	}
+	if _, err := matrixreport.FromReports(reports, matrixreport.Options{Launcher: "runc"}); err == nil || !strings.Contains(err.Error(), "go, bwrap") {
+		t.Errorf("a launcher the report lacks: %v", err)
+	}
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(reports); err != nil {
+		t.Fatal(err)
+	}
+	all, err := matrixreport.ReadAll(&buf, matrixreport.Options{Name: "box"})
+	if err != nil || len(all) != 2 || !matrixreport.ByLauncher(all) {
+		t.Fatalf("ReadAll: %d matrices, %v", len(all), err)
 	}
 }

@@ -149,3 +149,50 @@ func TestNameFromPath(t *testing.T) {
 		}
 	}
 }
+
+// TestLaunchers: a real run of every launcher's matrix as root (fixture
+// launchers.json.gz) lists its launchers, gives each launcher's matrix, and
+// combines into one table with a column per launcher, the built-in first.
+func TestLaunchers(t *testing.T) {
+	dir := t.TempDir()
+	in := unzipFixture(t, dir, "launchers.json.gz", "vm")
+	var out bytes.Buffer
+	if err := run([]string{"launchers", "-in", in}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Fields(out.String()); strings.Join(got, ",") != "go,unshare,bwrap,runc,crun" {
+		t.Errorf("launchers: %v", got)
+	}
+	out.Reset()
+	if err := run([]string{"matrix", "-in", in, "-launcher", "runc", "-name", "vm"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"- launcher: `runc` (runc version", "256 sets: 48 passed, 0 failed, 0 skipped, 208 n/a"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("runc's matrix lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if err := run([]string{"combine", in}, &out); err != nil {
+		t.Fatal(err)
+	}
+	md := out.String()
+	for _, want := range []string{
+		"## nsverify launchers: vm",
+		"| set | go | unshare | bwrap | runc | crun |",
+		"| `uts+mnt` | `I S S I S S S S` | `I S S I S S S S` | `I S S I S S S S` | `I S S I S S S S` | n/a [",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("combined table lacks %q:\n%.3000s", want, md)
+		}
+	}
+	if setRows(md) != 256+5 {
+		t.Errorf("combined table has %d rows starting with a code span, want 256 sets and 5 launchers", setRows(md))
+	}
+	if strings.Contains(md, "**`") {
+		t.Errorf("a cell differs from the built-in launcher's in a run where all agreed:\n%.2000s", md)
+	}
+	if err := run([]string{"matrix", "-in", in, "-launcher", "docker"}, &out); err == nil || !strings.Contains(err.Error(), "go, unshare, bwrap, runc, crun") {
+		t.Errorf("a launcher the report lacks: %v", err)
+	}
+}

@@ -81,7 +81,17 @@ func scrub(r io.Reader, w io.Writer) error {
 			for _, e := range sr.ReportEntries {
 				e.Location = location(e.Location)
 				switch {
-				case e.Name == "kernel" || e.Name == "identity only" || e.Name == "not checked":
+				case e.Name == "kernel" || e.Name == "identity only" || e.Name == "not checked" || e.Name == "not expressible":
+				case e.Name == "launchers":
+					// A launcher's path is where this machine keeps it.
+					var v []map[string]any
+					if err := json.Unmarshal([]byte(e.Value.AsJSON), &v); err != nil {
+						return fmt.Errorf("decode %q entry: %w", e.Name, err)
+					}
+					for _, l := range v {
+						delete(l, "path")
+					}
+					e.Value = wrap(v)
 				case e.Name == "preflight":
 					// The probe's path names a temporary directory of
 					// the machine that ran the suite.
