@@ -67,6 +67,9 @@ func TestParseArgsRejectsBadUsage(t *testing.T) {
 		{[]string{"-parent-ns", "mnt=4"}, "not DEV:INO"},
 		{[]string{"-parent-ns", "mnt"}, "not KIND=DEV:INO"},
 		{[]string{"-parent-ns", "mount=4:1"}, `unknown namespace kind "mount"`},
+		{[]string{"-hello-fd", "1"}, "give 3 or more"},
+		{[]string{"-hello-fd", "three"}, "give 3 or more"},
+		{[]string{"-hello-fd", "3", "-timens"}, "cannot be combined with -timens or -join"},
 	}
 	for _, c := range cases {
 		_, err := parseArgs(c.args)

@@ -57,7 +57,7 @@ type config struct {
 	// namespace the launcher is in, which the observer must not be in.
 	timensFrom *probes.NSID
 
-	// helloFD, when not -1, is a unix socket the caller passed through a
+	// helloFD, when not 0, is a unix socket the caller passed through a
 	// launcher (-hello-fd): the probe says hello on it before it acts, so
 	// that the caller learns its pid as the caller's pid namespace sees it,
 	// and waits for the caller's answer.
@@ -162,7 +162,7 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 // parseArgs parses "[subcommand] [flags]"; the subcommand may also come
 // after the flags.
 func parseArgs(args []string) (*config, error) {
-	cfg := &config{helloFD: -1}
+	cfg := &config{}
 	fs := newFlagSet(cfg)
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cfg.subcommand, args = args[0], args[1:]
@@ -190,7 +190,7 @@ func parseArgs(args []string) (*config, error) {
 	if err := checkJoin(cfg); err != nil {
 		return nil, err
 	}
-	if cfg.helloFD >= 0 && (cfg.staged() || cfg.timensFrom != nil) {
+	if cfg.helloFD > 0 && (cfg.staged() || cfg.timensFrom != nil) {
 		return nil, errors.New("-hello-fd is for a probe started by another program, which makes its namespaces itself; it cannot be combined with -timens or -join")
 	}
 	if !cfg.timens {
@@ -294,7 +294,7 @@ flags (actions are done before observing):
 // run does the actions, then the observations, into one report.
 func run(cfg *config) *probes.Report {
 	r := &probes.Report{Schema: probes.Schema, NS: map[string]probes.NSID{}}
-	if cfg.helloFD >= 0 {
+	if cfg.helloFD > 0 {
 		if err := sayHello(cfg.helloFD); err != nil {
 			fail(r, "hello", err)
 		}
