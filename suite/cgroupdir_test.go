@@ -161,11 +161,36 @@ func runtimeCgroup(opts *spawn.Options) (hostPath string) {
 	hostPath = "/nsverify-oci-" + randomHex(6)
 	opts.CgroupDir = filepath.Join(mount, hostPath)
 	deferCleanup(func() {
-		if _, err := os.Stat(opts.CgroupDir); err == nil {
-			Expect(removeCgroup(opts.CgroupDir)).To(Succeed(), "remove the cgroup the runtime left, %s", opts.CgroupDir)
+		// On a hybrid host the runtime makes the path in every v1
+		// hierarchy too.
+		for _, m := range cgroupMounts() {
+			dir := filepath.Join(m, hostPath)
+			if _, err := os.Stat(dir); err == nil {
+				Expect(removeCgroup(dir)).To(Succeed(), "remove the cgroup the runtime left, %s", dir)
+			}
 		}
 	})
 	return hostPath
+}
+
+// cgroupMounts lists where cgroup hierarchies, v1 and v2, are mounted.
+func cgroupMounts() []string {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	mounts, err := probes.ParseMountinfo(f)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, m := range mounts {
+		if m.FSType == "cgroup" || m.FSType == "cgroup2" {
+			out = append(out, m.MountPoint)
+		}
+	}
+	return out
 }
 
 // removeCgroup removes an empty cgroup. A process killed with its group
