@@ -124,3 +124,25 @@ func expressible(opts spawn.Options) {
 		Skip("n/a: " + l.Name + ": " + reason)
 	}
 }
+
+var _ = Describe("the launchers asked for", Label("badinput"), func() {
+
+	DescribeTable("are refused before anything runs when the list is wrong, saying what to give",
+		func(value, want string) {
+			_, err := parseLauncherEnv(value)
+			Expect(err).To(MatchError(ContainSubstring(want)))
+		},
+		Entry("an unknown launcher", "go,docker", `unknown launcher "docker"; use some of go, unshare, bwrap, runc, crun, or all`),
+		Entry("a launcher named twice", "bwrap,bwrap", `launcher "bwrap" is given twice`),
+		Entry("a program by a relative path", "unshare=bin/unshare", "must be an absolute path"),
+	)
+
+	It("are the built-in launcher alone when none is named, and each named one with the program given for it", func() {
+		choices, err := parseLauncherEnv("")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(choices).To(Equal([]launcherChoice{{name: spawn.LauncherGo}}))
+		choices, err = parseLauncherEnv("go, unshare=/opt/unshare")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(choices).To(Equal([]launcherChoice{{name: spawn.LauncherGo}, {name: spawn.LauncherUnshare, path: "/opt/unshare"}}))
+	})
+})
