@@ -34,7 +34,8 @@ type Result struct {
 // child: unshare of either moves only the caller's future children, so an
 // exec'd child would not be inside them. The one exception is time with
 // offsets: they need a namespace no process has entered yet, so the probe
-// makes it and starts its observer inside (pid with it, when asked).
+// makes it and starts its observer inside (pid with it, when asked), or,
+// where exec enters it (TimeNSOnExec), execs itself inside.
 //
 // On systems other than Linux it returns an *Error wrapping
 // errors.ErrUnsupported once the options are valid.
@@ -91,4 +92,20 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 // itself, to write offsets into it before it enters.
 func (o Options) probeMakesTime() bool {
 	return o.Set.Has(Time) && (o.Actions.MonotonicOffset != 0 || o.Actions.BoottimeOffset != 0)
+}
+
+// timeNSOnExecSince is the first kernel where exec, and not only fork,
+// moves a task into its time namespace for children.
+const timeNSOnExecSince = "6.1"
+
+// TimeNSOnExec reports whether a kernel of release rel moves a task into
+// its time namespace for children when it execs. There the probe can write
+// a new time namespace's offsets and exec itself inside; elsewhere it
+// needs a stage that forks the observer. A release that cannot be read
+// counts as older: the stage works everywhere.
+func TimeNSOnExec(rel string) bool {
+	if _, ok := majorMinor(rel); !ok {
+		return false
+	}
+	return !olderThan(rel, timeNSOnExecSince)
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -22,17 +23,27 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 	flags := opts.Set.CloneFlags()
 	if opts.probeMakesTime() {
 		// Offsets need a time namespace no process has entered yet, so the
-		// probe makes it: a single-threaded stage of its own unshares it,
-		// writes the offsets and forks the observer inside (see nsprobe).
-		// With pid, the stage unshares pid too, so the observer is pid 1
-		// of a pid namespace whose parent is the caller's, as a clone flag
-		// would make it.
-		flags &^= unix.CLONE_NEWTIME | unix.CLONE_NEWPID
+		// probe makes it.
+		flags &^= unix.CLONE_NEWTIME
 		args = append(args, "-timens",
 			"-monotonic-offset", opts.Actions.MonotonicOffset.String(),
 			"-boottime-offset", opts.Actions.BoottimeOffset.String())
-		if opts.Set.Has(PID) {
-			args = append(args, "-newpid")
+		if execEntersTimeNS() && opts.Join.empty() {
+			// Where exec enters it, the probe unshares it, writes the
+			// offsets and execs itself as the observer: the pid the
+			// caller started is the observer's, in the set's pid
+			// namespace from the clone.
+			args = append(args, "-timens-exec")
+		} else {
+			// Elsewhere a single-threaded stage of the probe unshares it,
+			// writes the offsets and forks the observer inside (see
+			// nsprobe). With pid, the stage unshares pid too, so the
+			// observer is pid 1 of a pid namespace whose parent is the
+			// caller's, as a clone flag would make it.
+			flags &^= unix.CLONE_NEWPID
+			if opts.Set.Has(PID) {
+				args = append(args, "-newpid")
+			}
 		}
 	}
 	flags, args = stagePID(opts, flags, args)
@@ -112,6 +123,16 @@ func probeArgs(opts Options) ([]string, error) {
 	}
 	return args, nil
 }
+
+// execEntersTimeNS says whether this kernel moves a task into its time
+// namespace for children when it execs (see TimeNSOnExec).
+var execEntersTimeNS = sync.OnceValue(func() bool {
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		return false
+	}
+	return TimeNSOnExec(unix.ByteSliceToString(uts.Release[:]))
+})
 
 // ownNamespaces returns "kind=dev:ino,…" of the caller's namespaces that
 // the actions would change if the child shared them.

@@ -45,7 +45,11 @@
 // 6.1 among them) refuse a new thread to a task whose time namespace for
 // children is not its own, and a Go runtime starts threads as it likes.
 // The report then names the observer's pid and the stage's thread count
-// under launcher.
+// under launcher. With -timens-exec (Linux 6.1 or later, where exec too
+// enters the time namespace for children) the probe itself unshares, on
+// its main thread, writes the offsets and execs itself in place: the
+// observer is the process its caller started, in the pid namespace it was
+// cloned into (so not with -newpid), and no launcher is reported.
 //
 // -join KIND=PATH,... joins existing namespaces before observing, from the
 // same kind of stage: a /proc/PID/ns/KIND file or a bind mount of one

@@ -46,7 +46,11 @@ type config struct {
 	// may ever be done, by kind (from -parent-ns).
 	parentNS map[string][]probes.NSID
 
-	timens          bool
+	timens bool
+	// timensExec, with -timens, enters the new time namespace by exec
+	// in place instead of from a stage; on the observer, it says that
+	// was how it entered.
+	timensExec      bool
 	monotonicOffset time.Duration
 	boottimeOffset  time.Duration
 	newPID          bool
@@ -81,6 +85,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.confine.descendant {
 		return beDescendant()
+	}
+	if cfg.timens && cfg.timensExec {
+		return execIntoTimens(cfg, stdout, stderr)
 	}
 	if cfg.staged() {
 		return launchStaged(cfg, stdout, stderr)
@@ -145,6 +152,7 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 		cfg.timensFrom = &id
 		return err
 	})
+	fs.BoolVar(&cfg.timensExec, "timens-exec", false, "with -timens: unshare the time namespace, write the offsets and exec the observer in place, which Linux 6.1 or later puts inside; the caller clones the probe into the pid namespace it wants")
 	fs.BoolVar(&cfg.newPID, "newpid", false, "with -timens or -join: start the observer in a new pid namespace as well, as its pid 1")
 	fs.Func("hello-fd", "say hello on the unix socket `FD` before acting, and wait for the caller's answer, so that a caller that started the probe through another program learns its pid", func(v string) error {
 		fd, err := strconv.Atoi(v)
@@ -192,6 +200,16 @@ func parseArgs(args []string) (*config, error) {
 	}
 	if cfg.helloFD > 0 && (cfg.staged() || cfg.timensFrom != nil) {
 		return nil, errors.New("-hello-fd is for a probe started by another program, which makes its namespaces itself; it cannot be combined with -timens or -join")
+	}
+	if cfg.timensExec {
+		switch {
+		case !cfg.timens && cfg.timensFrom == nil:
+			return nil, errors.New("-timens-exec is given without -timens; it says how the time namespace -timens creates is entered, so add -timens")
+		case cfg.newPID:
+			return nil, errors.New("-timens-exec and -newpid cannot be combined: an exec in place stays in its pid namespace; clone the probe into a new pid namespace instead")
+		case cfg.joining():
+			return nil, errors.New("-timens-exec cannot be combined with a join, which needs a single-threaded stage; leave -timens-exec out")
+		}
 	}
 	if !cfg.timens {
 		for _, name := range []string{"monotonic-offset", "boottime-offset"} {

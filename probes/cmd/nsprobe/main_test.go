@@ -641,6 +641,71 @@ func TestTimeOffsetsShiftTheObserversClocks(t *testing.T) {
 	}
 }
 
+// With -timens-exec the probe unshares, writes the offsets and execs itself
+// in place, where Linux 6.1 or later puts the new image inside: the
+// observer is the process the caller started, in the pid namespace it was
+// cloned into.
+func TestTimeOffsetsShiftTheClocksOfAnObserverExecdInPlace(t *testing.T) {
+	requireRoot(t)
+	requireNS(t, "time")
+	if rel := kernelRelease(t); !spawn.TimeNSOnExec(rel) {
+		t.Skipf("kernel %s does not move a task into its time namespace for children on exec (Linux 6.1 or later does)", rel)
+	}
+	const mono, boot = 168 * time.Hour, 216 * time.Hour
+	own := ownNS(t)
+	for _, newPID := range []bool{false, true} {
+		t.Run(fmt.Sprintf("clone-newpid=%v", newPID), func(t *testing.T) {
+			attr := &syscall.SysProcAttr{}
+			if newPID {
+				attr.Cloneflags = unix.CLONE_NEWPID
+			}
+			monoBefore, bootBefore := clockNow(t, unix.CLOCK_MONOTONIC), clockNow(t, unix.CLOCK_BOOTTIME)
+			r := runReport(t, attr, "-timens", "-timens-exec", "-monotonic-offset", mono.String(), "-boottime-offset", boot.String())
+			rep := r.report
+			if rep.Clock == nil {
+				t.Fatalf("no clocks; errors: %v", rep.Errors)
+			}
+			for _, c := range []struct {
+				name        string
+				got, before time.Duration
+				offset      time.Duration
+			}{
+				{"monotonic", time.Duration(rep.Clock.MonotonicNS), monoBefore, mono},
+				{"boottime", time.Duration(rep.Clock.BoottimeNS), bootBefore, boot},
+			} {
+				shift := c.got - c.before
+				if shift < c.offset-time.Second || shift >= c.offset+time.Minute {
+					t.Errorf("the observer's %s clock is %s ahead of the host's, want %s", c.name, shift, c.offset)
+				}
+			}
+			if rep.Launcher != nil || !strings.Contains(rep.Actions["timens"], "exec") {
+				t.Errorf("launcher = %+v, actions = %v; want the probe exec'd in place, inside the namespace", rep.Launcher, rep.Actions)
+			}
+			if rep.NS["time"] == own["time"] || rep.NS["time_for_children"] != rep.NS["time"] {
+				t.Errorf("the observer's time namespace is %v (for children %v), the host's %v; want a new one, its own for children too", rep.NS["time"], rep.NS["time_for_children"], own["time"])
+			}
+			if newPID && (rep.PID != 1 || rep.PPID != 0) {
+				t.Errorf("cloned with a new pid namespace, the observer's pid, ppid = %d, %d; want 1, 0", rep.PID, rep.PPID)
+			}
+			if !newPID && rep.PID != r.pid {
+				t.Errorf("pid = %d, the test started %d; want the same process", rep.PID, r.pid)
+			}
+			if len(rep.Errors) != 0 {
+				t.Errorf("errors: %v", rep.Errors)
+			}
+		})
+	}
+}
+
+func kernelRelease(t *testing.T) string {
+	t.Helper()
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		t.Fatal(err)
+	}
+	return unix.ByteSliceToString(uts.Release[:])
+}
+
 // Kernels before the time namespace rework refuse a new thread to a task
 // whose time namespace for children is not its own, and the Go runtime
 // starts threads when it likes. So whatever unshares the time namespace
@@ -676,6 +741,20 @@ func TestATimeNamespaceThatCannotBePreparedIsReported(t *testing.T) {
 	}
 	if rep.Launcher != nil || rep.PID != r.pid || rep.Actions["timens"] != "" {
 		t.Errorf("launcher %+v, pid %d, actions %v: an observer was started (the probe is %d)", rep.Launcher, rep.PID, rep.Actions, r.pid)
+	}
+	if rep.Clock == nil || rep.Hostname == "" {
+		t.Errorf("the probe did not observe in place: %+v", rep)
+	}
+}
+
+func TestATimeNamespaceThatCannotBePreparedForAnExecInPlaceIsReported(t *testing.T) {
+	r := runReport(t, nil, "-timens", "-timens-exec", "-monotonic-offset", "-100000h")
+	rep := r.report
+	if rep.Errors["clock"] == "" {
+		t.Errorf("errors = %v, want clock to say the time namespace failed", rep.Errors)
+	}
+	if rep.PID != r.pid || rep.Actions["timens"] != "" {
+		t.Errorf("pid %d, actions %v: the probe (%d) entered a time namespace without the offsets asked for", rep.PID, rep.Actions, r.pid)
 	}
 	if rep.Clock == nil || rep.Hostname == "" {
 		t.Errorf("the probe did not observe in place: %+v", rep)

@@ -50,8 +50,9 @@ func observeInPlace(cfg *config, stdout, stderr io.Writer, why error) int {
 	return emit(stdout, stderr, r)
 }
 
-// observeAfterExec runs in the observer the stage forked: it checks that it
-// is in another time namespace than the launcher was, and observes.
+// observeAfterExec runs in the observer the stage forked, or the launcher
+// exec'd in place (-timens-exec): it checks that it is in another time
+// namespace than the launcher was, and observes.
 func observeAfterExec(cfg *config, stdout, stderr io.Writer) int {
 	r := run(cfg)
 	own, err := nsID("/proc/self/ns/time")
@@ -65,6 +66,9 @@ func observeAfterExec(cfg *config, stdout, stderr io.Writer) int {
 			r.Actions = map[string]string{}
 		}
 		r.Actions["timens"] = "entered by fork from a single-threaded stage"
+		if cfg.timensExec {
+			r.Actions["timens"] = "entered by exec after its launcher unshared it"
+		}
 	}
 	return emit(stdout, stderr, r)
 }
