@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,42 @@ func ParseSysvIPC(r io.Reader) ([]IPCObject, error) {
 		return nil, fmt.Errorf("read sysvipc: %w", err)
 	}
 	return objs, nil
+}
+
+// ParseNetDev returns the names of the links /proc/PID/net/dev lists,
+// sorted: two header lines, then one row per link of the reader's network
+// namespace, its name up to a colon (which no link name may hold).
+func ParseNetDev(r io.Reader) ([]string, error) {
+	sc := bufio.NewScanner(r)
+	for i := range 2 {
+		if !sc.Scan() {
+			if err := sc.Err(); err != nil {
+				return nil, fmt.Errorf("read net dev: %w", err)
+			}
+			return nil, fmt.Errorf("parse net dev: %d lines, want two header lines and a row per link", i)
+		}
+		// The header tells net/dev from some other file read by mistake.
+		if !strings.Contains(sc.Text(), "|") {
+			return nil, fmt.Errorf("parse net dev: line %d %q is not a header", i+1, sc.Text())
+		}
+	}
+	names := []string{}
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		name, _, ok := strings.Cut(line, ":")
+		if name = strings.TrimSpace(name); !ok || name == "" {
+			return nil, fmt.Errorf("parse net dev: row %q has no link name", line)
+		}
+		names = append(names, name)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read net dev: %w", err)
+	}
+	slices.Sort(names)
+	return names, nil
 }
 
 // ParseIDMap parses /proc/PID/uid_map or gid_map: "inside outside count"

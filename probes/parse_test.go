@@ -65,6 +65,27 @@ func TestParseSysvIPC(t *testing.T) {
 	}
 }
 
+func TestParseNetDev(t *testing.T) {
+	cases := []struct {
+		name    string
+		in      io.Reader
+		want    []string
+		wantErr string
+	}{
+		{"host with a marker pair, long names unpadded", fixture(t, "net_dev"), []string{"eth0", "lo", "nsvh1a2b3c4d", "nsvp1a2b3c4d"}, ""},
+		{"headers only", strings.NewReader("Inter-|   Receive |  Transmit\n face |bytes|bytes\n"), []string{}, ""},
+		{"empty", strings.NewReader(""), nil, "0 lines"},
+		{"not net/dev", strings.NewReader("key msqid perms\n4242 1 600\n"), nil, "not a header"},
+		{"row without a name", strings.NewReader("a|b\nc|d\n  123 456\n"), nil, "no link name"},
+	}
+	for _, c := range cases {
+		got, err := ParseNetDev(c.in)
+		if wantError(t, c.name, err, c.wantErr) && !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
 func TestParseIDMap(t *testing.T) {
 	cases := []struct {
 		name    string
