@@ -87,7 +87,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return beDescendant()
 	}
 	if cfg.timens && cfg.timensExec {
-		return execIntoTimens(cfg, stdout, stderr)
+		return observeWithoutTimens(cfg, stdout, stderr)
 	}
 	if cfg.staged() {
 		return launchStaged(cfg, stdout, stderr)
