@@ -95,8 +95,9 @@ func (o Options) probeMakesTime() bool {
 }
 
 // timeNSOnExecSince is the first kernel where exec, and not only fork,
-// moves a task into its time namespace for children.
-const timeNSOnExecSince = "6.1"
+// moves a task into its time namespace for children (and where such a task
+// may start threads): the execve changes merged for 6.2.
+const timeNSOnExecSince = "6.2"
 
 // TimeNSOnExec reports whether a kernel of release rel moves a task into
 // its time namespace for children when it execs. There the probe can write

@@ -2,13 +2,14 @@ package spawn
 
 import "testing"
 
-func TestTimeNSOnExecFromLinux61(t *testing.T) {
+func TestTimeNSOnExecFromLinux62(t *testing.T) {
 	for _, c := range []struct {
 		rel  string
 		want bool
 	}{
-		{"6.1.0-18-amd64", true},
+		{"6.2.0", true},
 		{"6.18.4", true},
+		{"6.1.0-18-amd64", false},
 		{"7.0", true},
 		{"6.0.19", false},
 		{"5.15.0-105-generic", false},

@@ -45,7 +45,7 @@
 // 6.1 among them) refuse a new thread to a task whose time namespace for
 // children is not its own, and a Go runtime starts threads as it likes.
 // The report then names the observer's pid and the stage's thread count
-// under launcher. With -timens-exec (Linux 6.1 or later, where exec too
+// under launcher. With -timens-exec (Linux 6.2 or later, where exec too
 // enters the time namespace for children) the probe itself unshares, on
 // its main thread, writes the offsets and execs itself in place: the
 // observer is the process its caller started, in the pid namespace it was

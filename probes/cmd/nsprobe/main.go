@@ -152,7 +152,7 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 		cfg.timensFrom = &id
 		return err
 	})
-	fs.BoolVar(&cfg.timensExec, "timens-exec", false, "with -timens: unshare the time namespace, write the offsets and exec the observer in place, which Linux 6.1 or later puts inside; the caller clones the probe into the pid namespace it wants")
+	fs.BoolVar(&cfg.timensExec, "timens-exec", false, "with -timens: unshare the time namespace, write the offsets and exec the observer in place, which Linux 6.2 or later puts inside; the caller clones the probe into the pid namespace it wants")
 	fs.BoolVar(&cfg.newPID, "newpid", false, "with -timens or -join: start the observer in a new pid namespace as well, as its pid 1")
 	fs.Func("hello-fd", "say hello on the unix socket `FD` before acting, and wait for the caller's answer, so that a caller that started the probe through another program learns its pid", func(v string) error {
 		fd, err := strconv.Atoi(v)

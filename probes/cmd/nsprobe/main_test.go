@@ -642,14 +642,14 @@ func TestTimeOffsetsShiftTheObserversClocks(t *testing.T) {
 }
 
 // With -timens-exec the probe unshares, writes the offsets and execs itself
-// in place, where Linux 6.1 or later puts the new image inside: the
+// in place, where Linux 6.2 or later puts the new image inside: the
 // observer is the process the caller started, in the pid namespace it was
 // cloned into.
 func TestTimeOffsetsShiftTheClocksOfAnObserverExecdInPlace(t *testing.T) {
 	requireRoot(t)
 	requireNS(t, "time")
 	if rel := kernelRelease(t); !spawn.TimeNSOnExec(rel) {
-		t.Skipf("kernel %s does not move a task into its time namespace for children on exec (Linux 6.1 or later does)", rel)
+		t.Skipf("kernel %s does not move a task into its time namespace for children on exec (Linux 6.2 or later does)", rel)
 	}
 	const mono, boot = 168 * time.Hour, 216 * time.Hour
 	own := ownNS(t)

@@ -33,14 +33,16 @@ func init() {
 // binary again, in place, as the observer inside it. It returns only if
 // that fails, with the reason.
 //
-// Since Linux 6.1 a task enters its time namespace for children when it
+// Since Linux 6.2 a task enters its time namespace for children when it
 // execs, not only when it forks, and until then the new namespace has no
 // process and takes offsets. So the launcher unshares it, writes the
 // offsets and execs: one process and one exec fewer than the stage's fork
 // of an observer, and the observer keeps the launcher's pid, which the
 // caller started, cloned into whatever pid namespace the set has. The
 // launcher's other threads never enter the new namespace, and the exec
-// ends them.
+// ends them. The same kernel change lets a task whose time namespace for
+// children is not its own start threads, so a launcher whose write failed
+// after the unshare can still observe in place.
 //
 // The caller chooses this path only on kernels that have it; the observer
 // still checks that it is in another time namespace than the launcher was.
