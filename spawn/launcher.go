@@ -1,6 +1,7 @@
 package spawn
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -72,6 +73,37 @@ type Launcher struct {
 	// rootfs is an OCI runtime's root file system: a directory made by
 	// FindLauncher, holding the probe, which Close removes.
 	rootfs string
+}
+
+// launcherJSON is a Launcher as one process hands it to another: the suite
+// finds its launchers once, and its parallel processes share them.
+type launcherJSON struct {
+	Name         string          `json:"name"`
+	Path         string          `json:"path,omitempty"`
+	Version      string          `json:"version,omitempty"`
+	Refused      string          `json:"refused,omitempty"`
+	RefusedKinds map[Kind]string `json:"refused_kinds,omitempty"`
+	Rootless     bool            `json:"rootless,omitempty"`
+	RootFS       string          `json:"rootfs,omitempty"`
+}
+
+// MarshalJSON encodes l whole, what it found when tried included.
+func (l *Launcher) MarshalJSON() ([]byte, error) {
+	return json.Marshal(launcherJSON{Name: l.Name, Path: l.Path, Version: l.Version, Refused: l.Refused, RefusedKinds: l.refusedKinds, Rootless: l.rootless, RootFS: l.rootfs})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encoded. The root file system
+// stays the encoder's, who removes it.
+func (l *Launcher) UnmarshalJSON(data []byte) error {
+	var v launcherJSON
+	if err := json.Unmarshal(data, &v); err != nil {
+		return fmt.Errorf("decode launcher: %w", err)
+	}
+	if _, err := ParseLaunchers(v.Name); err != nil {
+		return fmt.Errorf("decode launcher: %w", err)
+	}
+	*l = Launcher{Name: v.Name, Path: v.Path, Version: v.Version, Refused: v.Refused, refusedKinds: v.RefusedKinds, rootless: v.Rootless, rootfs: v.RootFS}
+	return nil
 }
 
 // BuiltinLauncher is Go's clone with the set's flags.

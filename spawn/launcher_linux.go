@@ -162,10 +162,14 @@ func (l *Launcher) trial(opts Options) string {
 		}
 		return ""
 	}
-	if msg := runtimeMessage(stderr.String()); msg != "" {
-		return msg
+	// A runtime says why on stderr, or failing that (crun, when its
+	// container's init dies early) on stdout.
+	for _, out := range []string{stderr.String(), stdout.String()} {
+		if msg := runtimeMessage(out); msg != "" {
+			return msg
+		}
 	}
-	return err.Error()
+	return err.Error() + ", with nothing on stderr or stdout"
 }
 
 // runcMessage finds the message in a line runc logs ("time=… level=error

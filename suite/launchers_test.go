@@ -57,19 +57,46 @@ func parseLauncherEnv(v string) ([]launcherChoice, error) {
 	return choices, nil
 }
 
-// launchers are the launchers found, by name, in this parallel process.
+// launchers are the launchers found, by name: by the first parallel
+// process, before any spec runs (an OCI runtime is tried there, and a trial
+// must not run beside a spec, see ociSerial), and handed to the others.
 var launchers = map[string]*spawn.Launcher{}
 
-// findLaunchers finds every chosen launcher, with the probe at probe, and
-// registers what removes what they made.
-func findLaunchers(probe string) {
+// findLaunchers finds every chosen launcher, with the probe at probe. The
+// first process removes what they made after the suite (closeLaunchers).
+func findLaunchers(probe string) []*spawn.Launcher {
 	GinkgoHelper()
+	var found []*spawn.Launcher
 	for _, c := range chosenLaunchers {
 		l, err := spawn.FindLauncher(c.name, c.path, probe)
 		Expect(err).NotTo(HaveOccurred(), "find launcher %s", c.name)
-		launchers[c.name] = l
-		deferCleanup(func() { Expect(l.Close()).To(Succeed(), "remove what launcher %s needed", c.name) })
+		found = append(found, l)
 	}
+	return found
+}
+
+// useLaunchers makes found the launchers of this process.
+func useLaunchers(found []*spawn.Launcher) {
+	for _, l := range found {
+		launchers[l.Name] = l
+	}
+}
+
+// closeLaunchers removes what the launchers needed, once every process is
+// done with them.
+func closeLaunchers() {
+	for _, l := range launchers {
+		Expect(l.Close()).To(Succeed(), "remove what launcher %s needed", l.Name)
+	}
+}
+
+// runsAlone says a launcher's matrix specs run alone, after the others
+// (Serial): runc 1.1 bind-mounts its own binary on the host for a moment
+// at every start (in its state directory, against CVE-2019-5736), so a
+// spec beside it would see the host's mount table change while its own
+// child ran.
+func runsAlone(launcher string) bool {
+	return launcher == spawn.LauncherRunc || launcher == spawn.LauncherCrun
 }
 
 // launcherInfo is one launcher in the "launchers" report entry.

@@ -26,7 +26,11 @@ func matrixEntries(launcher string) []TableEntry {
 		for _, k := range set.Kinds() {
 			labels = append(labels, "ns:"+string(k))
 		}
-		entries = append(entries, Entry(set.String(), labels, launcher, set))
+		args := []any{labels}
+		if runsAlone(launcher) {
+			args = append(args, Serial)
+		}
+		entries = append(entries, Entry(set.String(), append(args, launcher, set)...))
 	}
 	return entries
 }

@@ -45,6 +45,13 @@ func TestSuite(t *testing.T) {
 	RunSpecs(t, "nsverify")
 }
 
+// sharedSetup is what the first parallel process hands the others: the
+// probe it built and the launchers it found.
+type sharedSetup struct {
+	Probe     string            `json:"probe"`
+	Launchers []*spawn.Launcher `json:"launchers"`
+}
+
 var _ = SynchronizedBeforeSuite(func() []byte {
 	var err error
 	hostBefore, err = hoststate.Take(snapshotOptions())
@@ -65,9 +72,16 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 	Expect(err).NotTo(HaveOccurred())
 	AddReportEntry("preflight", string(preflight), ReportEntryVisibilityNever)
 	AddReportEntry("kernel", f.Kernel, ReportEntryVisibilityNever)
-	return []byte(path)
-}, func(path []byte) {
-	probePath = string(path)
+	// Launchers are found once, here, before any spec runs anywhere: an
+	// OCI runtime's trials must not run beside a spec (see runsAlone).
+	shared, err := json.Marshal(sharedSetup{Probe: path, Launchers: findLaunchers(path)})
+	Expect(err).NotTo(HaveOccurred())
+	return shared
+}, func(data []byte) {
+	var shared sharedSetup
+	Expect(json.Unmarshal(data, &shared)).To(Succeed())
+	probePath = shared.Probe
+	useLaunchers(shared.Launchers)
 	features = spawn.Detect(probePath)
 	Expect(features.Error).To(BeEmpty(), "detect what this kernel supports")
 	var err error
@@ -81,7 +95,6 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 	defer func() { deferCleanup = saved }()
 	sharedMarkers = Markers{}.WithHostQueue().TryHostLink()
 	suiteCgroup = enterSuiteCgroup()
-	findLaunchers(probePath)
 	if GinkgoParallelProcess() == 1 {
 		AddReportEntry(matrixreport.LaunchersEntry, launcherEntry(os.Stdout), ReportEntryVisibilityNever)
 	}
@@ -98,6 +111,7 @@ var _ = SynchronizedAfterSuite(func() {
 	Expect(failures).To(BeEmpty(), "undo what the suite set up")
 }, func() {
 	defer gexec.CleanupBuildArtifacts()
+	closeLaunchers()
 	if hostBefore == nil {
 		return
 	}
