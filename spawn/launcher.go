@@ -68,8 +68,12 @@ type Launcher struct {
 	// with its own message (runc 1.1 has no time namespace).
 	refusedKinds map[Kind]string
 	// rootless says the caller lacks CAP_SYS_ADMIN in the initial user
-	// namespace, which changes what bwrap and the OCI runtimes do.
+	// namespace, for which the OCI runtimes would need a configuration of
+	// their own.
 	rootless bool
+	// notUID0 says the caller's uid is not 0: bwrap, not installed setuid,
+	// then always makes a user namespace.
+	notUID0 bool
 	// rootfs is an OCI runtime's root file system: a directory made by
 	// FindLauncher, holding the probe, which Close removes.
 	rootfs string
@@ -84,12 +88,13 @@ type launcherJSON struct {
 	Refused      string          `json:"refused,omitempty"`
 	RefusedKinds map[Kind]string `json:"refused_kinds,omitempty"`
 	Rootless     bool            `json:"rootless,omitempty"`
+	NotUID0      bool            `json:"not_uid0,omitempty"`
 	RootFS       string          `json:"rootfs,omitempty"`
 }
 
 // MarshalJSON encodes l whole, what it found when tried included.
 func (l *Launcher) MarshalJSON() ([]byte, error) {
-	return json.Marshal(launcherJSON{Name: l.Name, Path: l.Path, Version: l.Version, Refused: l.Refused, RefusedKinds: l.refusedKinds, Rootless: l.rootless, RootFS: l.rootfs})
+	return json.Marshal(launcherJSON{Name: l.Name, Path: l.Path, Version: l.Version, Refused: l.Refused, RefusedKinds: l.refusedKinds, Rootless: l.rootless, NotUID0: l.notUID0, RootFS: l.rootfs})
 }
 
 // UnmarshalJSON decodes what MarshalJSON encoded. The root file system
@@ -102,7 +107,7 @@ func (l *Launcher) UnmarshalJSON(data []byte) error {
 	if _, err := ParseLaunchers(v.Name); err != nil {
 		return fmt.Errorf("decode launcher: %w", err)
 	}
-	*l = Launcher{Name: v.Name, Path: v.Path, Version: v.Version, Refused: v.Refused, refusedKinds: v.RefusedKinds, rootless: v.Rootless, rootfs: v.RootFS}
+	*l = Launcher{Name: v.Name, Path: v.Path, Version: v.Version, Refused: v.Refused, refusedKinds: v.RefusedKinds, rootless: v.Rootless, notUID0: v.NotUID0, rootfs: v.RootFS}
 	return nil
 }
 
@@ -174,8 +179,8 @@ func (l *Launcher) Expresses(opts Options) (ok bool, reason string) {
 		if set.Has(Time) {
 			return false, "bwrap has no option for a time namespace"
 		}
-		if l.rootless && !set.Has(User) {
-			return false, "bwrap run without CAP_SYS_ADMIN (not installed setuid) always makes a user namespace"
+		if l.notUID0 && !set.Has(User) {
+			return false, "bwrap, run by a uid other than 0 and not installed setuid, always makes a user namespace"
 		}
 		if ok, why := singleRootMap(opts, "bwrap maps one id, with --uid and --gid"); !ok {
 			return false, why

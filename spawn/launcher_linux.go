@@ -41,7 +41,7 @@ func FindLauncher(name, path, probe string) (*Launcher, error) {
 	if name == LauncherGo {
 		return BuiltinLauncher(), nil
 	}
-	l := &Launcher{Name: name, rootless: !ReadPrivilege().adminInInitialUserNS()}
+	l := &Launcher{Name: name, rootless: !ReadPrivilege().adminInInitialUserNS(), notUID0: os.Getuid() != 0}
 	if path == "" {
 		p, err := exec.LookPath(name)
 		if err != nil {

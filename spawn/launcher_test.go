@@ -37,7 +37,8 @@ func TestParseLaunchers(t *testing.T) {
 // makes, what it cannot make, and what it refused when tried.
 func TestExpresses(t *testing.T) {
 	root := func(name string) *Launcher { return &Launcher{Name: name, Path: "/bin/" + name} }
-	rootless := func(name string) *Launcher { return &Launcher{Name: name, Path: "/bin/" + name, rootless: true} }
+	rootless := func(name string) *Launcher { return &Launcher{Name: name, Path: "/bin/" + name, rootless: true, notUID0: true} }
+	uid0InUserNS := func(name string) *Launcher { return &Launcher{Name: name, Path: "/bin/" + name, rootless: true} }
 	runcNoTime := root(LauncherRunc)
 	runcNoTime.refusedKinds = map[Kind]string{Time: `namespace {"time" ""} does not exist`}
 	for _, c := range []struct {
@@ -53,6 +54,8 @@ func TestExpresses(t *testing.T) {
 		{root(LauncherBwrap), SetOf(MNT, UTS), true, ""},
 		{rootless(LauncherBwrap), SetOf(MNT, UTS), false, "always makes a user namespace"},
 		{rootless(LauncherBwrap), SetOf(MNT, UTS, User), true, ""},
+		{uid0InUserNS(LauncherBwrap), SetOf(MNT, UTS), true, ""},
+		{uid0InUserNS(LauncherRunc), SetOf(MNT, PID), false, "without CAP_SYS_ADMIN"},
 		{root(LauncherRunc), SetOf(PID), false, "always makes a mount namespace"},
 		{root(LauncherRunc), SetOf(MNT, User), false, "pid namespace of its own"},
 		{root(LauncherRunc), SetOf(MNT, User, PID), true, ""},
