@@ -35,16 +35,6 @@ const (
 // spec fails.
 func runNestedSuite(ctx context.Context, labelFilter string, env []string, attr *syscall.SysProcAttr) ([]types.SpecReport, string) {
 	GinkgoHelper()
-	specs, out, err := runNestedSuiteMayFail(ctx, labelFilter, env, attr)
-	Expect(err).NotTo(HaveOccurred(), "the nested suite run failed:\n%s", out)
-	return specs, out
-}
-
-// runNestedSuiteMayFail is runNestedSuite for a run whose specs are
-// expected to fail: it returns the run's error instead of failing on it,
-// and fails only where no report came out.
-func runNestedSuiteMayFail(ctx context.Context, labelFilter string, env []string, attr *syscall.SysProcAttr) ([]types.SpecReport, string, error) {
-	GinkgoHelper()
 	ctx, cancel := context.WithTimeout(ctx, nestedRunTimeout)
 	defer cancel()
 	report := filepath.Join(GinkgoT().TempDir(), "report.json")
@@ -73,9 +63,9 @@ func runNestedSuiteMayFail(ctx context.Context, labelFilter string, env []string
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		Fail("the nested suite run did not end within " + nestedRunTimeout.String() + "; its process group was stopped:\n" + string(out))
 	}
-	runErr := err
+	Expect(err).NotTo(HaveOccurred(), "the nested suite run failed:\n%s", out)
 	data, err := os.ReadFile(report)
-	Expect(err).NotTo(HaveOccurred(), "the nested suite run wrote no report (%v):\n%s", runErr, out)
+	Expect(err).NotTo(HaveOccurred())
 	var reports []types.Report
 	Expect(json.Unmarshal(data, &reports)).To(Succeed())
 	Expect(reports).To(HaveLen(1))
@@ -85,5 +75,5 @@ func runNestedSuiteMayFail(ctx context.Context, labelFilter string, env []string
 			specs = append(specs, spec)
 		}
 	}
-	return specs, string(out), runErr
+	return specs, string(out)
 }
