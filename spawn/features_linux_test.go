@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nsverify/nsverify/internal/kernelsim"
 	"github.com/nsverify/nsverify/probes"
-	"github.com/nsverify/nsverify/spawn/kernelsim"
 )
 
 // childEnv makes a re-executed test binary run the child half of the test
@@ -67,17 +67,17 @@ func TestDetectFindsEveryKindOfThisMachine(t *testing.T) {
 	if f.Kernel == "" || f.CgroupLayout == "unknown" || f.RootPropagation == "unknown" {
 		t.Errorf("machine facts missing: kernel %q, cgroup layout %q, propagation of / %q", f.Kernel, f.CgroupLayout, f.RootPropagation)
 	}
-	if len(f.Kinds) != len(Kinds) {
-		t.Fatalf("%d kinds detected, want %d", len(f.Kinds), len(Kinds))
+	if len(f.Kinds) != len(kinds) {
+		t.Fatalf("%d kinds detected, want %d", len(f.Kinds), len(kinds))
 	}
 	var present Set
-	for i, k := range Kinds {
+	for i, k := range kinds {
 		ks := f.Kinds[i]
 		if ks.Kind != k || f.Kind(k) != ks {
 			t.Errorf("kind %d is %q, want %q", i, ks.Kind, k)
 		}
-		if ks.Present != Present(k) {
-			t.Errorf("%s: present=%v, /proc/self/ns says %v", k, ks.Present, Present(k))
+		if ks.Present != kindsPresent()[k] {
+			t.Errorf("%s: present=%v, /proc/self/ns says %v", k, ks.Present, kindsPresent()[k])
 		}
 		if !ks.Present {
 			t.Logf("%s: not on this kernel: %s", k, ks.Reason)
@@ -151,8 +151,8 @@ func TestUserNamespacesTurnedOffAreDiagnosedAndSkipped(t *testing.T) {
 	requireKind(t, User)
 	out := reexec(t, "no-userns", &syscall.SysProcAttr{
 		Cloneflags:                 syscall.CLONE_NEWUSER,
-		UidMappings:                toSysProcIDMaps(IdentityMap()),
-		GidMappings:                toSysProcIDMaps(IdentityMap()),
+		UidMappings:                toSysProcIDMaps(identityMap()),
+		GidMappings:                toSysProcIDMaps(identityMap()),
 		GidMappingsEnableSetgroups: true,
 	}, parentUserNSEnv+"="+nsString(ownNSID(t, "user")))
 	t.Logf("the child said:\n%s", out)
@@ -272,7 +272,7 @@ func childWithoutCgroupNamespaces(t *testing.T) {
 		t.Errorf("Run(net+cgroup) was not diagnosed: %v", err)
 	}
 	t.Logf("Run said: %v", err)
-	if Present(Time) {
+	if kindsPresent()[Time] {
 		_, err = Run(t.Context(), Options{Probe: probePath, Set: SetOf(Time)})
 		if !errors.Is(err, syscall.ENOSYS) || !strings.Contains(err.Error(), "clone3(CLONE_NEWTIME) failed with ENOSYS") {
 			t.Errorf("Run(time) = %v, want a diagnosed ENOSYS", err)
@@ -320,7 +320,7 @@ func TestReadMachineReadsThisProcess(t *testing.T) {
 	if m.Seccomp == "" {
 		t.Error("the seccomp mode was not read")
 	}
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		if _, ok := m.Limits[k]; !ok {
 			t.Errorf("no limit for %s", k)
 		}

@@ -121,7 +121,7 @@ func (l *Launcher) prepareOCI(probe string) error {
 		return nil
 	}
 	for _, k := range []Kind{UTS, IPC, Net, User, Cgroup, Time} {
-		if !Present(k) {
+		if !kindsPresent()[k] {
 			continue
 		}
 		opts := Options{Set: base.With(k)}
@@ -408,7 +408,7 @@ func runLaunched(ctx context.Context, opts Options, timeout time.Duration) (*Res
 	if err != nil {
 		return nil, &Error{Set: opts.Set, Op: "prepare probe", Err: err}
 	}
-	args = append(args, "-hello-fd", "3")
+	args = append(args, "-"+probes.FlagHelloFD, "3")
 	probe := opts
 	if l.OCI() {
 		probe.Probe = ociProbePath

@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/internal/testbuild"
 )
 
 func TestWriteTableForAnUnprivilegedUserAndABrokenDetection(t *testing.T) {
@@ -78,21 +79,11 @@ func TestColorWantedOnlyOnATerminalWithoutNoColor(t *testing.T) {
 // namespace.
 func buildPreflight(t *testing.T) string {
 	t.Helper()
-	// Not t.TempDir: its parent directory is private to root.
-	dir, err := os.MkdirTemp("", "nspreflight-test-")
+	exe, err := testbuild.Static(t.Context(), testbuild.Preflight)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	exe := filepath.Join(dir, "nspreflight")
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", exe, "github.com/nsverify/nsverify/spawn/cmd/nspreflight")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build nspreflight: %v\n%s", err, out)
-	}
+	t.Cleanup(func() { _ = testbuild.Remove(exe) })
 	return exe
 }
 
@@ -130,7 +121,7 @@ func TestNspreflightReportsThisMachine(t *testing.T) {
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("nspreflight -json printed %s: %v", out, err)
 	}
-	if got.Exe != exe || got.Error != "" || !got.Has(CapSysAdmin) || got.InitialUserNS != want.InitialUserNS || len(got.Kinds) != len(Kinds) {
+	if got.Exe != exe || got.Error != "" || !got.Has(CapSysAdmin) || got.InitialUserNS != want.InitialUserNS || len(got.Kinds) != len(kinds) {
 		t.Errorf("nspreflight -json: exe %q error %q, %s, %d kinds", got.Exe, got.Error, got.Who(), len(got.Kinds))
 	}
 	for i, ks := range got.Kinds {
@@ -172,7 +163,7 @@ func TestNspreflightRunsRootless(t *testing.T) {
 		t.Errorf("Supports(uts) as nobody = %v, %q", ok, reason)
 	}
 	m := readMachine()
-	unprivilegedAllowed := Present(User) && m.Limits[User] != 0 && m.UnprivilegedUsernsClone != 0 && m.AppArmorRestrictUnprivilegedUserns != 1
+	unprivilegedAllowed := kindsPresent()[User] && m.Limits[User] != 0 && m.UnprivilegedUsernsClone != 0 && m.AppArmorRestrictUnprivilegedUserns != 1
 	for _, ks := range got.Kinds {
 		if ks.Kind != User && !ks.InUserNS {
 			t.Errorf("%s was tried outside a user namespace", ks.Kind)

@@ -23,7 +23,7 @@ func require(t testing.TB) func(ok bool, reason string) {
 // namespace mapping every id to itself.
 func requireIdentityMaps(t testing.TB) {
 	t.Helper()
-	require(t)(ReadPrivilege().CanMapIDs(IdentityMap(), IdentityMap()))
+	require(t)(ReadPrivilege().CanMapIDs(identityMap(), identityMap()))
 }
 
 // TestReadPrivilegeSeesWhoOwnsEachNamespace reads the privilege as root in
@@ -57,7 +57,7 @@ func TestReadPrivilegeSeesWhoOwnsEachNamespace(t *testing.T) {
 	identity := func(flags uintptr) *syscall.SysProcAttr {
 		return &syscall.SysProcAttr{
 			Cloneflags:  syscall.CLONE_NEWUSER | flags,
-			UidMappings: toSysProcIDMaps(IdentityMap()), GidMappings: toSysProcIDMaps(IdentityMap()),
+			UidMappings: toSysProcIDMaps(identityMap()), GidMappings: toSysProcIDMaps(identityMap()),
 			GidMappingsEnableSetgroups: true,
 		}
 	}

@@ -3,9 +3,10 @@
 package suite
 
 import (
-	"github.com/nsverify/nsverify/probes"
 	"os/exec"
 	"syscall"
+
+	"github.com/nsverify/nsverify/probes"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"

@@ -3,13 +3,14 @@ package hoststate
 import (
 	"errors"
 	"fmt"
-	"github.com/nsverify/nsverify/probes"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/nsverify/nsverify/probes"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -32,7 +33,7 @@ func Take(opts Options) (*Snapshot, error) {
 	var err error
 	for _, ipc := range []struct {
 		name string
-		dst  *[]IPCEntry
+		dst  *[]probes.IPCObject
 	}{{"msg", &s.SysvMsg}, {"shm", &s.SysvShm}, {"sem", &s.SysvSem}} {
 		if *ipc.dst, err = readSysvIPC(s, "/proc/sysvipc/"+ipc.name); err != nil {
 			return nil, err
@@ -74,7 +75,7 @@ func (s *Snapshot) note(format string, args ...any) {
 	s.Notes = append(s.Notes, fmt.Sprintf(format, args...))
 }
 
-func readSysvIPC(s *Snapshot, path string) ([]IPCEntry, error) {
+func readSysvIPC(s *Snapshot, path string) ([]probes.IPCObject, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		s.note("%s is missing (a kernel without System V IPC): not listed", path)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,6 +21,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/nsverify/nsverify/probes"
 	"github.com/nsverify/nsverify/spawn"
 )
 
@@ -82,11 +84,8 @@ func runInChild(t *testing.T, flags uintptr, env ...string) {
 }
 
 func nsInode(path string) (uint64, error) {
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		return 0, fmt.Errorf("stat namespace: %w", err)
-	}
-	return st.Ino, nil
+	id, err := probes.StatNSID(path)
+	return id.Ino, err
 }
 
 func randomHex(t testing.TB, n int) string {
@@ -110,21 +109,21 @@ func makeQueue(t *testing.T) (key int32, id int, remove func()) {
 		if key == 0 { // IPC_PRIVATE
 			continue
 		}
-		r, _, errno := unix.Syscall(unix.SYS_MSGGET, uintptr(key), unix.IPC_CREAT|unix.IPC_EXCL|0o600, 0)
-		if errno == unix.EEXIST {
+		r, err := probes.MsgGet(key, unix.IPC_CREAT|unix.IPC_EXCL|0o600)
+		if errors.Is(err, unix.EEXIST) {
 			continue
 		}
-		if errno != 0 {
-			t.Fatalf("create message queue %#x: %v", key, errno)
+		if err != nil {
+			t.Fatalf("create message queue %#x: %v", key, err)
 		}
-		id = int(r)
+		id = r
 		break
 	}
 	var once sync.Once
 	remove = func() {
 		once.Do(func() {
-			if _, _, errno := unix.Syscall(unix.SYS_MSGCTL, uintptr(id), unix.IPC_RMID, 0); errno != 0 {
-				t.Errorf("remove message queue %#x id %d: %v", key, id, errno)
+			if err := probes.MsgRemove(id); err != nil {
+				t.Errorf("remove message queue %#x id %d: %v", key, id, err)
 			}
 		})
 	}
@@ -175,7 +174,7 @@ func TestTakeReadsThisHost(t *testing.T) {
 	if !slices.ContainsFunc(s.Mountinfo, func(l string) bool { return strings.HasPrefix(l, "/ ") }) {
 		t.Errorf("Mountinfo has no / mount: %q", s.Mountinfo)
 	}
-	if !slices.Contains([]string{"shared", "slave", "shared+slave", "private", "unbindable"}, s.RootPropagation) {
+	if !slices.Contains([]probes.Propagation{"shared", "slave", "shared+slave", "private", "unbindable"}, s.RootPropagation) {
 		t.Errorf("RootPropagation = %q", s.RootPropagation)
 	}
 	if got := s.Sysctls["kernel.ostype"]; got != "Linux" {
