@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nsverify/nsverify/internal/kernelsim"
+	"github.com/nsverify/nsverify/internal/testreq"
 	"github.com/nsverify/nsverify/probes"
 )
 
@@ -56,7 +57,7 @@ func childDone(role string) string { return "child " + role + ": done" }
 func nsString(id probes.NSID) string { return fmt.Sprintf("%d:%d", id.Dev, id.Ino) }
 
 func TestDetectFindsEveryKindOfThisMachine(t *testing.T) {
-	require(t)(ReadPrivilege().CanCreate(All.Without(User)))
+	testreq.Require(t)(ReadPrivilege().CanCreate(All.Without(User)))
 	f := detect(probePath)
 	if f.Error != "" {
 		t.Fatalf("detection failed: %s", f.Error)
@@ -236,7 +237,7 @@ func TestAKindTheKernelRefusesIsReportedAndTheOthersStillWork(t *testing.T) {
 		childWithoutCgroupNamespaces(t)
 		return
 	}
-	require(t)(ReadPrivilege().CanCreate(All.Without(User)))
+	testreq.Require(t)(ReadPrivilege().CanCreate(All.Without(User)))
 	requireKind(t, Cgroup)
 	if err := kernelsim.Supported(); err != nil {
 		t.Skip(err)

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nsverify/nsverify/internal/testbuild"
+	"github.com/nsverify/nsverify/internal/testreq"
 )
 
 func TestWriteTableForAnUnprivilegedUserAndABrokenDetection(t *testing.T) {
@@ -91,7 +92,7 @@ func TestNspreflightReportsThisMachine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a binary")
 	}
-	require(t)(ReadPrivilege().CanCreate(All.Without(User)))
+	testreq.Require(t)(ReadPrivilege().CanCreate(All.Without(User)))
 	exe := buildPreflight(t)
 
 	out, err := exec.CommandContext(t.Context(), exe).Output()
@@ -143,7 +144,7 @@ func TestNspreflightRunsRootless(t *testing.T) {
 	}
 	// Switching to uid and gid 65534 takes what mapping them does.
 	nobody := []IDMap{{Inside: 65534, Outside: 65534, Count: 1}}
-	require(t)(ReadPrivilege().CanMapIDs(nobody, nobody))
+	testreq.Require(t)(ReadPrivilege().CanMapIDs(nobody, nobody))
 	exe := buildPreflight(t)
 	cmd := exec.CommandContext(t.Context(), exe, "-json")
 	cmd.Dir = "/"

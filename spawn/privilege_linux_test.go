@@ -4,26 +4,15 @@ import (
 	"os"
 	"syscall"
 	"testing"
-)
 
-// require returns a function that skips t with reason unless ok, to be
-// given the result of one of Privilege's checks: a test asks for the
-// capability it needs, not for euid 0.
-func require(t testing.TB) func(ok bool, reason string) {
-	t.Helper()
-	return func(ok bool, reason string) {
-		t.Helper()
-		if !ok {
-			t.Skip(reason)
-		}
-	}
-}
+	"github.com/nsverify/nsverify/internal/testreq"
+)
 
 // requireIdentityMaps skips t unless it may re-execute itself in a user
 // namespace mapping every id to itself.
 func requireIdentityMaps(t testing.TB) {
 	t.Helper()
-	require(t)(ReadPrivilege().CanMapIDs(identityMap(), identityMap()))
+	testreq.Require(t)(ReadPrivilege().CanMapIDs(identityMap(), identityMap()))
 }
 
 // TestReadPrivilegeSeesWhoOwnsEachNamespace reads the privilege as root in

@@ -21,6 +21,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/nsverify/nsverify/internal/testreq"
 	"github.com/nsverify/nsverify/probes"
 	"github.com/nsverify/nsverify/spawn"
 )
@@ -38,19 +39,6 @@ const (
 	// rather than in private namespaces.
 	onHostEnv = "NSVERIFY_HOSTSTATE_ON_HOST"
 )
-
-// require returns a function that skips t with reason unless ok, to be
-// given the result of one of spawn.Privilege's checks, whose reason names
-// the capability, the namespace it is needed over and the remedy.
-func require(t testing.TB) func(ok bool, reason string) {
-	t.Helper()
-	return func(ok bool, reason string) {
-		t.Helper()
-		if !ok {
-			t.Skip(reason)
-		}
-	}
-}
 
 // inChild reports whether this process is the re-executed child of t.
 func inChild(t *testing.T) bool { return os.Getenv(childEnv) == t.Name() }
@@ -202,9 +190,9 @@ func TestLeftBehindMarkersAreReported(t *testing.T) {
 	// namespaces of its own unless it runs on the host.
 	onHost := os.Getenv(onHostEnv) == "1"
 	if p := spawn.ReadPrivilege(); onHost {
-		require(t)(p.NeedOver(spawn.Net, spawn.CapNetAdmin, "add a veth pair to it"))
+		testreq.Require(t)(p.NeedOver(spawn.Net, spawn.CapNetAdmin, "add a veth pair to it"))
 	} else {
-		require(t)(p.CanCreate(spawn.SetOf(spawn.IPC, spawn.Net, spawn.UTS)))
+		testreq.Require(t)(p.CanCreate(spawn.SetOf(spawn.IPC, spawn.Net, spawn.UTS)))
 	}
 	if !onHost && !inChild(t) {
 		runInChild(t, unix.CLONE_NEWIPC|unix.CLONE_NEWNET|unix.CLONE_NEWUTS)
@@ -258,7 +246,7 @@ func TestLeftBehindMarkersAreReported(t *testing.T) {
 // TestLeftBehindCgroupIsReported makes a cgroup with a unique prefix in the
 // test's own cgroup v2 hierarchy and removes it.
 func TestLeftBehindCgroupIsReported(t *testing.T) {
-	require(t)(spawn.ReadPrivilege().CanMakeCgroup())
+	testreq.Require(t)(spawn.ReadPrivilege().CanMakeCgroup())
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		t.Fatal(err)
@@ -467,7 +455,7 @@ func TestChildrenLeftBehindAreReported(t *testing.T) {
 // propagation of / in a child cloned into a new mount namespace (never on
 // the host), and checks that the diff names both.
 func TestMountChangesInPrivateNamespace(t *testing.T) {
-	require(t)(spawn.ReadPrivilege().CanCreate(spawn.SetOf(spawn.MNT)))
+	testreq.Require(t)(spawn.ReadPrivilege().CanCreate(spawn.SetOf(spawn.MNT)))
 	if !inChild(t) {
 		dir := t.TempDir()
 		before, err := readMountinfo("/proc/self/mountinfo")
