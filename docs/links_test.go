@@ -16,7 +16,7 @@ const repoRoot = ".."
 // checkedDirs are the top-level directories whose paths, named in inline
 // code, must exist. Other inline code (commands, /proc paths, reports/ that
 // a run writes) is not checked.
-var checkedDirs = []string{"spawn/", "probes/", "suite/", "scripts/", "docs/", ".github/", ".ci/"}
+var checkedDirs = []string{"spawn/", "probes/", "suite/", "scripts/", "docs/", "internal/", ".github/", ".ci/"}
 
 var (
 	// linkRE matches an inline Markdown link or image, [text](target).
@@ -25,6 +25,10 @@ var (
 	codeRE = regexp.MustCompile("`([^`]+)`")
 	// placeholderRE matches a placeholder in a path, such as <kind>.
 	placeholderRE = regexp.MustCompile(`<[^>/]*>`)
+	// codePathRE matches a repository path in code or a comment: one of
+	// checkedDirs, at the start of a word (so not the tail of an import
+	// path), perhaps after "./".
+	codePathRE = regexp.MustCompile(`(?:^|[\s"'(\x60=])(?:\./)?((?:spawn|probes|suite|scripts|docs|internal|\.github|\.ci)/[\w./<>*-]*)`)
 	// headingRE matches an ATX heading.
 	headingRE = regexp.MustCompile(`^ {0,3}#{1,6}\s+(.*?)\s*#*\s*$`)
 )
@@ -201,6 +205,52 @@ func TestAnchor(t *testing.T) {
 	} {
 		if got := anchor(heading); got != want {
 			t.Errorf("anchor(%q) = %q, want %q", heading, got, want)
+		}
+	}
+}
+
+// codeFiles are the files besides the Markdown ones that may name paths:
+// Go sources, scripts, workflows, the Vagrantfile and .ci/run.
+func codeFiles(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(repoRoot, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if name == ".git" || name == "testdata" || name == "reports" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch {
+		case strings.HasSuffix(name, ".go"), strings.HasSuffix(name, ".sh"), strings.HasSuffix(name, ".yml"),
+			name == "Vagrantfile", name == "run" && filepath.Base(filepath.Dir(path)) == ".ci":
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("walk the repository: %v", err)
+	}
+	return files
+}
+
+func TestPathsInCode(t *testing.T) {
+	for _, file := range codeFiles(t) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range strings.Split(string(b), "\n") {
+			for _, m := range codePathRE.FindAllStringSubmatch(l, -1) {
+				path := strings.TrimRight(m[1], ".")
+				if !exists(path) {
+					t.Errorf("%s:%d: path %q does not exist", file, i+1, path)
+				}
+			}
 		}
 	}
 }

@@ -6,13 +6,12 @@ import (
 	"os/exec"
 	"syscall"
 
-	"github.com/nsverify/nsverify/probes"
-
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
+	"github.com/nsverify/nsverify/probes"
 	"github.com/nsverify/nsverify/spawn"
 )
 

@@ -108,7 +108,7 @@ func propagationModeOuter(mode, dir string, out io.Writer) int {
 	lines := bufio.NewReader(stdout)
 	if l, err := lines.ReadString('\n'); err != nil || l != "ready\n" {
 		stdin.Close()
-		return emit(fmt.Errorf("wait for the inner side: %q, %v", l, err))
+		return emit(fmt.Errorf("wait for the inner side: %q, %v", l, err)) //nolint:errorlint // err may be nil here, which %w would print as %!w(<nil>)
 	}
 	if err := unix.Mount("nsverify-parent", filepath.Join(dir, "parent"), "tmpfs", 0, "size=1m"); err != nil {
 		stdin.Close()

@@ -38,7 +38,7 @@ func Static(ctx context.Context, pkg string) (string, error) {
 	}
 	path := filepath.Join(dir, filepath.Base(pkg))
 	if err := build(ctx, pkg, path); err != nil {
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 		return "", err
 	}
 	return path, nil

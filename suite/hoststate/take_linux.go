@@ -10,10 +10,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nsverify/nsverify/probes"
-
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/probes"
 )
 
 // Take reads every area of the host that a Snapshot holds, in the

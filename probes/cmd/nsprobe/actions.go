@@ -157,7 +157,7 @@ func addMarkerLink(name string, refused error) error {
 		return fmt.Errorf("%s: %w", verb, err)
 	}
 	if verr := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name}, PeerName: peerName(name)}); verr != nil {
-		return fmt.Errorf("%s: no bridge type (%v), and veth: %w", verb, err, verr)
+		return fmt.Errorf("%s: no bridge type (%w), and veth: %w", verb, err, verr)
 	}
 	return nil
 }
