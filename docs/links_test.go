@@ -254,3 +254,65 @@ func TestPathsInCode(t *testing.T) {
 		}
 	}
 }
+
+var (
+	// labelCallRE matches a Ginkgo label decorator with literal labels in
+	// the suite: Label("a", "b") or Labels{"a"}.
+	labelCallRE = regexp.MustCompile(`\bLabels?[({]((?:\s*"[^"]+",?)+)\s*[)}]`)
+	// quotedRE matches one quoted label.
+	quotedRE = regexp.MustCompile(`"([^"]+)"`)
+)
+
+// TestLabelsAreDocumented checks that the README's label table names every
+// label the suite's specs carry, and no label they do not: the table is the
+// one place that says what a label marks.
+func TestLabelsAreDocumented(t *testing.T) {
+	readme := readDoc(t, "README.md")
+	documented := map[string]int{}
+	inTable := false
+	for i, l := range readme.lines {
+		if m := headingRE.FindStringSubmatch(l); m != nil {
+			inTable = m[1] == "Labels"
+			continue
+		}
+		if !inTable || !strings.HasPrefix(l, "| `") {
+			continue
+		}
+		cell, _, _ := strings.Cut(strings.TrimPrefix(l, "| "), " |")
+		for _, m := range codeRE.FindAllStringSubmatch(cell, -1) {
+			documented[m[1]] = i + 1
+		}
+	}
+	if len(documented) == 0 {
+		t.Fatal("README.md has no label table under a Labels heading")
+	}
+	// The suite makes the ns:<kind> labels of the matrix and the
+	// walk-through from the kinds, so each kind's label is used.
+	used := map[string]bool{"ns:<kind>": true}
+	for _, k := range []string{"uts", "ipc", "pid", "mnt", "user", "net", "cgroup", "time"} {
+		used["ns:"+k] = true
+	}
+	files, err := filepath.Glob(filepath.Join(repoRoot, "suite", "*_test.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, call := range labelCallRE.FindAllStringSubmatch(string(b), -1) {
+			for _, q := range quotedRE.FindAllStringSubmatch(call[1], -1) {
+				used[q[1]] = true
+				if _, ok := documented[q[1]]; !ok {
+					t.Errorf("%s: label %q is not in README.md's label table", file, q[1])
+				}
+			}
+		}
+	}
+	for label, line := range documented {
+		if !used[label] {
+			t.Errorf("README.md:%d: label %q is in the table, and no spec in suite/ carries it", line, label)
+		}
+	}
+}
