@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/nsverify/nsverify/spawn"
+	"github.com/nsverify/nsverify/suite/matrixreport"
 )
 
 // repoRoot is the repository's root, seen from this package's directory.
@@ -256,9 +259,9 @@ func TestPathsInCode(t *testing.T) {
 }
 
 var (
-	// labelCallRE matches a Ginkgo label decorator with literal labels in
-	// the suite: Label("a", "b") or Labels{"a"}.
-	labelCallRE = regexp.MustCompile(`\bLabels?[({]((?:\s*"[^"]+",?)+)\s*[)}]`)
+	// labelCallRE matches a Ginkgo label decorator in the suite, Label(…)
+	// or Labels{…}; its quoted arguments are literal labels.
+	labelCallRE = regexp.MustCompile(`\bLabels?[({]([^(){}]*)[)}]`)
 	// quotedRE matches one quoted label.
 	quotedRE = regexp.MustCompile(`"([^"]+)"`)
 )
@@ -287,10 +290,14 @@ func TestLabelsAreDocumented(t *testing.T) {
 		t.Fatal("README.md has no label table under a Labels heading")
 	}
 	// The suite makes the ns:<kind> labels of the matrix and the
-	// walk-through from the kinds, so each kind's label is used.
-	used := map[string]bool{"ns:<kind>": true}
-	for _, k := range []string{"uts", "ipc", "pid", "mnt", "user", "net", "cgroup", "time"} {
-		used["ns:"+k] = true
+	// walk-through from the kinds, and the matrix's launcher:<name> labels
+	// from the launchers, so each of those is used.
+	used := map[string]bool{"ns:<kind>": true, matrixreport.LauncherLabelPrefix + "<name>": true}
+	for _, k := range spawn.All.Kinds() {
+		used["ns:"+string(k)] = true
+	}
+	for _, name := range spawn.LauncherNames() {
+		used[matrixreport.LauncherLabelPrefix+name] = true
 	}
 	files, err := filepath.Glob(filepath.Join(repoRoot, "suite", "*_test.go"))
 	if err != nil {

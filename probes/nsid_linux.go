@@ -16,3 +16,13 @@ func StatNSID(path string) (NSID, error) {
 	}
 	return NSID{Dev: st.Dev, Ino: st.Ino}, nil
 }
+
+// FstatNSID returns the identity of the namespace file open at fd (a
+// handle such as netns.NsHandle, or the answer of a namespace ioctl).
+func FstatNSID(fd int) (NSID, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return NSID{}, fmt.Errorf("stat namespace at fd %d: %w", fd, err)
+	}
+	return NSID{Dev: st.Dev, Ino: st.Ino}, nil
+}

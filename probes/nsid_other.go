@@ -11,3 +11,8 @@ import (
 func StatNSID(path string) (NSID, error) {
 	return NSID{}, fmt.Errorf("stat namespace %s: %w", path, errors.ErrUnsupported)
 }
+
+// FstatNSID is Linux-only: namespaces exist nowhere else.
+func FstatNSID(fd int) (NSID, error) {
+	return NSID{}, fmt.Errorf("stat namespace at fd %d: %w", fd, errors.ErrUnsupported)
+}

@@ -3,7 +3,6 @@ package spawn
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/nsverify/nsverify/internal/kernelsim"
 	"github.com/nsverify/nsverify/internal/testreq"
-	"github.com/nsverify/nsverify/probes"
 )
 
 // childEnv makes a re-executed test binary run the child half of the test
@@ -53,8 +51,6 @@ func reexec(t *testing.T, role string, attr *syscall.SysProcAttr, env ...string)
 }
 
 func childDone(role string) string { return "child " + role + ": done" }
-
-func nsString(id probes.NSID) string { return fmt.Sprintf("%d:%d", id.Dev, id.Ino) }
 
 func TestDetectFindsEveryKindOfThisMachine(t *testing.T) {
 	testreq.Require(t)(ReadPrivilege().CanCreate(All.Without(User)))
@@ -155,7 +151,7 @@ func TestUserNamespacesTurnedOffAreDiagnosedAndSkipped(t *testing.T) {
 		UidMappings:                toSysProcIDMaps(identityMap()),
 		GidMappings:                toSysProcIDMaps(identityMap()),
 		GidMappingsEnableSetgroups: true,
-	}, parentUserNSEnv+"="+nsString(ownNSID(t, "user")))
+	}, parentUserNSEnv+"="+ownNSID(t, "user").String())
 	t.Logf("the child said:\n%s", out)
 	if after := readString(sysctl); after != before {
 		t.Errorf("the host's user.max_user_namespaces changed from %q to %q", before, after)
@@ -164,7 +160,7 @@ func TestUserNamespacesTurnedOffAreDiagnosedAndSkipped(t *testing.T) {
 
 func childWithUserNamespacesOff(t *testing.T) {
 	parent := os.Getenv(parentUserNSEnv)
-	if parent == "" || parent == nsString(ownNSID(t, "user")) {
+	if parent == "" || parent == ownNSID(t, "user").String() {
 		t.Fatalf("refusing to change user.max_user_namespaces: this process is not in a throwaway user namespace (parent's %q)", parent)
 	}
 	if err := os.WriteFile("/proc/sys/user/max_user_namespaces", []byte("0\n"), 0); err != nil {

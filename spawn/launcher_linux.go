@@ -99,18 +99,18 @@ func (l *Launcher) prepareOCI(probe string) error {
 	// Searchable by all: a container's root in a user namespace of its own
 	// reaches the probe through the ids mapped there.
 	if err := os.Chmod(dir, 0o755); err != nil {
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 		return fmt.Errorf("make bundle root: %w", err)
 	}
 	rootfs := filepath.Join(dir, "rootfs")
 	for _, d := range []string{rootfs, filepath.Join(rootfs, "proc"), filepath.Join(rootfs, "dev")} {
 		if err := os.Mkdir(d, 0o755); err != nil {
-			os.RemoveAll(dir)
+			_ = os.RemoveAll(dir)
 			return fmt.Errorf("make bundle root: %w", err)
 		}
 	}
 	if err := copyFile(probe, filepath.Join(rootfs, ociProbePath), 0o755); err != nil {
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 		return fmt.Errorf("copy the probe into the bundle root: %w", err)
 	}
 	l.rootfs = rootfs
@@ -219,7 +219,7 @@ func (l *Launcher) newBundle(opts Options, args []string, cgroupsPath string, pr
 		err = os.WriteFile(filepath.Join(dir, "config.json"), data, 0o644)
 	}
 	if err != nil {
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("write bundle config: %w", err)
 	}
 	b.argv = []string{l.Path, "--root", b.state, "run", "--bundle", dir, "--preserve-fds", strconv.Itoa(preserveFDs), b.id}
@@ -234,7 +234,7 @@ func (b *ociBundle) remove() {
 		_ = exec.CommandContext(ctx, b.runtime, "--root", b.state, "delete", "-f", b.id).Run()
 		cancel()
 	}
-	os.RemoveAll(b.dir)
+	_ = os.RemoveAll(b.dir)
 }
 
 // ociCaps names every capability in this process's bounding set that the
@@ -507,7 +507,7 @@ func awaitHello(fd int, held func(pid int)) helloResult {
 		}
 		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 		if err != nil || len(msgs) == 0 {
-			return helloResult{err: fmt.Errorf("read hello: no credentials came with it: %v", err)}
+			return helloResult{err: fmt.Errorf("read hello: no credentials came with it: %v", err)} //nolint:errorlint // err may be nil here, which %w would print as %!w(<nil>)
 		}
 		cred, err := unix.ParseUnixCredentials(&msgs[0])
 		if err != nil {

@@ -57,11 +57,11 @@ func requireKind(t testing.TB, k Kind) {
 
 func ownNSID(t testing.TB, name string) probes.NSID {
 	t.Helper()
-	var st unix.Stat_t
-	if err := unix.Stat("/proc/self/ns/"+name, &st); err != nil {
+	id, err := probes.StatNSID("/proc/self/ns/" + name)
+	if err != nil {
 		t.Fatalf("stat own %s namespace: %v", name, err)
 	}
-	return probes.NSID{Dev: st.Dev, Ino: st.Ino}
+	return id
 }
 
 func TestEmptySetSharesEverythingWithTheHost(t *testing.T) {

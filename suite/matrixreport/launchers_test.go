@@ -23,7 +23,7 @@ func launcherMatrix(launcher string, rows map[string]string) *Matrix {
 			case note != "" && note != "shared uts":
 				r.Status, r.Note = StatusNotApplicable, note
 				r.Cells[k] = Cell{State: CellNotApplicable, Note: note}
-			case set.Has(k) && !(k == spawn.UTS && note == "shared uts"):
+			case set.Has(k) && (k != spawn.UTS || note != "shared uts"):
 				r.Cells[k] = Cell{State: CellIsolated}
 			default:
 				r.Cells[k] = Cell{State: CellShared}
