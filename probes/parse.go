@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -376,6 +377,17 @@ func ParseMountinfo(r io.Reader) ([]Mount, error) {
 		return nil, fmt.Errorf("read mountinfo: %w", err)
 	}
 	return mounts, nil
+}
+
+// ReadMountinfo opens and parses the mountinfo file at path, such as
+// /proc/self/mountinfo.
+func ReadMountinfo(path string) ([]Mount, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open mountinfo: %w", err)
+	}
+	defer f.Close()
+	return ParseMountinfo(f)
 }
 
 // unescapeOctal undoes the kernel's escapes of space, tab, newline and

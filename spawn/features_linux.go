@@ -86,13 +86,9 @@ func readMachine() *Machine {
 		m.Present[k] = kindsPresent()[k]
 	}
 	m.RootPropagation, m.CgroupLayout = propagationUnknown, "unknown"
-	var mounts []probes.Mount
-	if f, err := os.Open("/proc/self/mountinfo"); err == nil {
-		mounts, err = probes.ParseMountinfo(f)
-		f.Close()
-		if err == nil {
-			m.RootPropagation, m.CgroupLayout = mountFacts(mounts)
-		}
+	mounts, err := probes.ReadMountinfo("/proc/self/mountinfo")
+	if err == nil {
+		m.RootPropagation, m.CgroupLayout = mountFacts(mounts)
 	}
 	m.Privilege = readPrivilege(mounts)
 	return m

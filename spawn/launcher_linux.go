@@ -377,12 +377,7 @@ func mapsOrCaller(opts Options) (uid, gid []IDMap) {
 // cgroupPathOf returns the path of a cgroup v2 directory within its
 // hierarchy, as an OCI runtime's cgroupsPath names it.
 func cgroupPathOf(dir string) (string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return "", fmt.Errorf("open mountinfo: %w", err)
-	}
-	defer f.Close()
-	mounts, err := probes.ParseMountinfo(f)
+	mounts, err := probes.ReadMountinfo("/proc/self/mountinfo")
 	if err != nil {
 		return "", err
 	}

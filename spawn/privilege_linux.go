@@ -46,12 +46,7 @@ func readPrivilege(mounts []probes.Mount) Privilege {
 // ownMounts returns this process's mount table; nil when it cannot be
 // read, and the cgroup v2 directory is then reported as not found.
 func ownMounts() []probes.Mount {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	mounts, err := probes.ParseMountinfo(f)
+	mounts, err := probes.ReadMountinfo("/proc/self/mountinfo")
 	if err != nil {
 		return nil
 	}

@@ -183,12 +183,7 @@ func mounted(path string) (bool, error) {
 }
 
 func parseFileMounts(path string) ([]probes.Mount, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open mountinfo: %w", err)
-	}
-	defer f.Close()
-	mounts, err := probes.ParseMountinfo(f)
+	mounts, err := probes.ReadMountinfo(path)
 	if err != nil {
 		return nil, fmt.Errorf("parse mountinfo: %w", err)
 	}

@@ -247,12 +247,7 @@ func TestLeftBehindMarkersAreReported(t *testing.T) {
 // test's own cgroup v2 hierarchy and removes it.
 func TestLeftBehindCgroupIsReported(t *testing.T) {
 	testreq.Require(t)(spawn.ReadPrivilege().CanMakeCgroup())
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mounts, err := parseMountinfo(f)
-	f.Close()
+	mounts, err := probes.ReadMountinfo("/proc/self/mountinfo")
 	if err != nil {
 		t.Fatal(err)
 	}
