@@ -55,11 +55,11 @@ func kindNames() string {
 	return strings.Join(names, " ")
 }
 
-// kindsPresent says which kinds this kernel has, by the
-// presence of /proc/self/ns/<kind> (memoised). Presence does not promise
-// that a namespace can be created: see the preflight for that. Callers
-// outside the package read it as Machine.Present, and per kind, with what
-// the kernel let a child make, as KindSupport.Present.
+// kindsPresent says which kinds this kernel has, by the presence of
+// /proc/self/ns/<kind> (memoised). Presence does not promise that a
+// namespace can be created: see the preflight for that. Callers outside
+// the package read it as Machine.Present, and per kind, next to what the
+// kernel let a child make, as KindSupport.Present.
 var kindsPresent = sync.OnceValue(func() map[Kind]bool {
 	m := make(map[Kind]bool, len(kinds))
 	for _, kind := range kinds {
