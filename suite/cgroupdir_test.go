@@ -170,12 +170,7 @@ func runtimeCgroup(opts *spawn.Options) (hostPath string) {
 
 // cgroupMounts lists where cgroup hierarchies, v1 and v2, are mounted.
 func cgroupMounts() []string {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	mounts, err := probes.ParseMountinfo(f)
+	mounts, err := probes.ReadMountinfo("/proc/self/mountinfo")
 	if err != nil {
 		return nil
 	}
