@@ -37,7 +37,9 @@ func TestParseLaunchers(t *testing.T) {
 // makes, what it cannot make, and what it refused when tried.
 func TestExpresses(t *testing.T) {
 	root := func(name string) *Launcher { return &Launcher{Name: name, Path: "/bin/" + name} }
-	rootless := func(name string) *Launcher { return &Launcher{Name: name, Path: "/bin/" + name, rootless: true, notUID0: true} }
+	rootless := func(name string) *Launcher {
+		return &Launcher{Name: name, Path: "/bin/" + name, rootless: true, notUID0: true}
+	}
 	uid0InUserNS := func(name string) *Launcher { return &Launcher{Name: name, Path: "/bin/" + name, rootless: true} }
 	runcNoTime := root(LauncherRunc)
 	runcNoTime.refusedKinds = map[Kind]string{Time: `namespace {"time" ""} does not exist`}
