@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/nsverify/nsverify/spawn"
+	"github.com/nsverify/nsverify/suite/matrixreport"
 )
 
 // repoRoot is the repository's root, seen from this package's directory.
@@ -16,7 +19,7 @@ const repoRoot = ".."
 // checkedDirs are the top-level directories whose paths, named in inline
 // code, must exist. Other inline code (commands, /proc paths, reports/ that
 // a run writes) is not checked.
-var checkedDirs = []string{"spawn/", "probes/", "suite/", "scripts/", "docs/", ".github/", ".ci/"}
+var checkedDirs = []string{"spawn/", "probes/", "suite/", "scripts/", "docs/", "internal/", ".github/", ".ci/"}
 
 var (
 	// linkRE matches an inline Markdown link or image, [text](target).
@@ -25,6 +28,10 @@ var (
 	codeRE = regexp.MustCompile("`([^`]+)`")
 	// placeholderRE matches a placeholder in a path, such as <kind>.
 	placeholderRE = regexp.MustCompile(`<[^>/]*>`)
+	// codePathRE matches a repository path in code or a comment: one of
+	// checkedDirs, at the start of a word (so not the tail of an import
+	// path), perhaps after "./".
+	codePathRE = regexp.MustCompile(`(?:^|[\s"'(\x60=])(?:\./)?((?:spawn|probes|suite|scripts|docs|internal|\.github|\.ci)/[\w./<>*-]*)`)
 	// headingRE matches an ATX heading.
 	headingRE = regexp.MustCompile(`^ {0,3}#{1,6}\s+(.*?)\s*#*\s*$`)
 )
@@ -201,6 +208,118 @@ func TestAnchor(t *testing.T) {
 	} {
 		if got := anchor(heading); got != want {
 			t.Errorf("anchor(%q) = %q, want %q", heading, got, want)
+		}
+	}
+}
+
+// codeFiles are the files besides the Markdown ones that may name paths:
+// Go sources, scripts, workflows, the Vagrantfile and .ci/run.
+func codeFiles(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(repoRoot, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if name == ".git" || name == "testdata" || name == "reports" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch {
+		case strings.HasSuffix(name, ".go"), strings.HasSuffix(name, ".sh"), strings.HasSuffix(name, ".yml"),
+			name == "Vagrantfile", name == "run" && filepath.Base(filepath.Dir(path)) == ".ci":
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("walk the repository: %v", err)
+	}
+	return files
+}
+
+func TestPathsInCode(t *testing.T) {
+	for _, file := range codeFiles(t) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range strings.Split(string(b), "\n") {
+			for _, m := range codePathRE.FindAllStringSubmatch(l, -1) {
+				path := strings.TrimRight(m[1], ".")
+				if !exists(path) {
+					t.Errorf("%s:%d: path %q does not exist", file, i+1, path)
+				}
+			}
+		}
+	}
+}
+
+var (
+	// labelCallRE matches a Ginkgo label decorator in the suite, Label(…)
+	// or Labels{…}; its quoted arguments are literal labels.
+	labelCallRE = regexp.MustCompile(`\bLabels?[({]([^(){}]*)[)}]`)
+	// quotedRE matches one quoted label.
+	quotedRE = regexp.MustCompile(`"([^"]+)"`)
+)
+
+// TestLabelsAreDocumented checks that the README's label table names every
+// label the suite's specs carry, and no label they do not: the table is the
+// one place that says what a label marks.
+func TestLabelsAreDocumented(t *testing.T) {
+	readme := readDoc(t, "README.md")
+	documented := map[string]int{}
+	inTable := false
+	for i, l := range readme.lines {
+		if m := headingRE.FindStringSubmatch(l); m != nil {
+			inTable = m[1] == "Labels"
+			continue
+		}
+		if !inTable || !strings.HasPrefix(l, "| `") {
+			continue
+		}
+		cell, _, _ := strings.Cut(strings.TrimPrefix(l, "| "), " |")
+		for _, m := range codeRE.FindAllStringSubmatch(cell, -1) {
+			documented[m[1]] = i + 1
+		}
+	}
+	if len(documented) == 0 {
+		t.Fatal("README.md has no label table under a Labels heading")
+	}
+	// The suite makes the ns:<kind> labels of the matrix and the
+	// walk-through from the kinds, and the matrix's launcher:<name> labels
+	// from the launchers, so each of those is used.
+	used := map[string]bool{"ns:<kind>": true, matrixreport.LauncherLabelPrefix + "<name>": true}
+	for _, k := range spawn.All.Kinds() {
+		used["ns:"+string(k)] = true
+	}
+	for _, name := range spawn.LauncherNames() {
+		used[matrixreport.LauncherLabelPrefix+name] = true
+	}
+	files, err := filepath.Glob(filepath.Join(repoRoot, "suite", "*_test.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, call := range labelCallRE.FindAllStringSubmatch(string(b), -1) {
+			for _, q := range quotedRE.FindAllStringSubmatch(call[1], -1) {
+				used[q[1]] = true
+				if _, ok := documented[q[1]]; !ok {
+					t.Errorf("%s: label %q is not in README.md's label table", file, q[1])
+				}
+			}
+		}
+	}
+	for label, line := range documented {
+		if !used[label] {
+			t.Errorf("README.md:%d: label %q is in the table, and no spec in suite/ carries it", line, label)
 		}
 	}
 }

@@ -44,9 +44,9 @@ func nsIoctl(path string, req uint, verb string) (NSRef, error) {
 		return NSRef{}, fmt.Errorf("%s of %s: %w", verb, path, err)
 	}
 	defer unix.Close(got)
-	var st unix.Stat_t
-	if err := unix.Fstat(got, &st); err != nil {
-		return NSRef{}, fmt.Errorf("stat %s's answer for %s: %w", verb, path, err)
+	id, err := FstatNSID(got)
+	if err != nil {
+		return NSRef{}, fmt.Errorf("%s of %s: %w", verb, path, err)
 	}
-	return NSRef{ID: NSID{Dev: st.Dev, Ino: st.Ino}}, nil
+	return NSRef{ID: id}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -258,10 +259,25 @@ type Mount struct {
 	SuperOptions string
 }
 
-// Propagation names m's propagation type from its optional fields:
-// "shared", "slave", "shared,slave" (a slave that is also shared),
-// "unbindable" or "private".
-func (m Mount) Propagation() string {
+// Propagation is a mount's propagation type, as mount(8) names it.
+type Propagation string
+
+// The propagation types. A slave that is also shared is "shared+slave".
+const (
+	PropShared      Propagation = "shared"
+	PropSlave       Propagation = "slave"
+	PropSharedSlave Propagation = "shared+slave"
+	PropUnbindable  Propagation = "unbindable"
+	PropPrivate     Propagation = "private"
+)
+
+// Shared reports whether a mount of type p passes its mount events on to
+// its peers: a mount made below it inside a new mount namespace would
+// show outside.
+func (p Propagation) Shared() bool { return p == PropShared || p == PropSharedSlave }
+
+// Propagation names m's propagation type from its optional fields.
+func (m Mount) Propagation() Propagation {
 	var shared, slave, unbindable bool
 	for _, f := range m.Optional {
 		switch {
@@ -275,15 +291,29 @@ func (m Mount) Propagation() string {
 	}
 	switch {
 	case shared && slave:
-		return "shared,slave"
+		return PropSharedSlave
 	case shared:
-		return "shared"
+		return PropShared
 	case slave:
-		return "slave"
+		return PropSlave
 	case unbindable:
-		return "unbindable"
+		return PropUnbindable
 	}
-	return "private"
+	return PropPrivate
+}
+
+// RootPropagation returns the propagation of the mount at / in mounts
+// (the last one there, the one on top, which is the one seen), and false
+// when no mount is at /.
+func RootPropagation(mounts []Mount) (Propagation, bool) {
+	var p Propagation
+	found := false
+	for _, m := range mounts {
+		if m.MountPoint == "/" {
+			p, found = m.Propagation(), true
+		}
+	}
+	return p, found
 }
 
 // ParseMountinfo parses /proc/PID/mountinfo (see proc(5)):
@@ -347,6 +377,17 @@ func ParseMountinfo(r io.Reader) ([]Mount, error) {
 		return nil, fmt.Errorf("read mountinfo: %w", err)
 	}
 	return mounts, nil
+}
+
+// ReadMountinfo opens and parses the mountinfo file at path, such as
+// /proc/self/mountinfo.
+func ReadMountinfo(path string) ([]Mount, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open mountinfo: %w", err)
+	}
+	defer f.Close()
+	return ParseMountinfo(f)
 }
 
 // unescapeOctal undoes the kernel's escapes of space, tab, newline and

@@ -248,8 +248,8 @@ func TestParseMountinfo(t *testing.T) {
 	if m := findFS(mounts, "cgroup2"); m == nil || m.MountPoint != "/sys/fs/cgroup" {
 		t.Errorf("cgroup2 mount = %+v, want one at /sys/fs/cgroup", m)
 	}
-	propagation := map[string]string{
-		"/": "shared", "/mnt/my files": "shared,slave", "/mnt/private": "private",
+	propagation := map[string]Propagation{
+		"/": "shared", "/mnt/my files": "shared+slave", "/mnt/private": "private",
 		"/mnt/slave": "slave", "/mnt/unbindable": "unbindable",
 	}
 	for _, m := range mounts {
@@ -360,5 +360,66 @@ func TestDecodeReportKeepsTheReadError(t *testing.T) {
 	_, err := DecodeReport(failingReader{})
 	if err == nil || !strings.Contains(err.Error(), "decode report: read: pipe broke") {
 		t.Errorf("error %v does not carry the read error", err)
+	}
+}
+
+func TestRootPropagation(t *testing.T) {
+	for _, c := range []struct {
+		mountinfo string
+		want      Propagation
+		found     bool
+	}{
+		{"1 0 8:1 / / rw shared:1 - ext4 /dev/sda1 rw\n", PropShared, true},
+		{"1 0 8:1 / / rw shared:4 master:3 - ext4 /dev/sda1 rw\n", PropSharedSlave, true},
+		// Two mounts at /: the last is on top and is the one seen.
+		{"1 0 8:1 / / rw shared:1 - ext4 /dev/sda1 rw\n2 1 0:5 / / rw - tmpfs none rw\n", PropPrivate, true},
+		{"2 1 0:5 / /tmp rw master:2 - tmpfs none rw\n", "", false},
+	} {
+		mounts, err := ParseMountinfo(strings.NewReader(c.mountinfo))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, found := RootPropagation(mounts)
+		if got != c.want || found != c.found {
+			t.Errorf("RootPropagation(%q) = %q, %v; want %q, %v", c.mountinfo, got, found, c.want, c.found)
+		}
+		if got.Shared() != (c.want == PropShared || c.want == PropSharedSlave) {
+			t.Errorf("%q.Shared() = %v", got, got.Shared())
+		}
+	}
+}
+
+func TestNSIDText(t *testing.T) {
+	ids := []KindNSID{{"mnt", NSID{Dev: 4, Ino: 4026531832}}, {"user", NSID{Dev: 4, Ino: 4026531837}}}
+	text := FormatKindNSIDs(ids)
+	if text != "mnt=4:4026531832,user=4:4026531837" {
+		t.Fatalf("FormatKindNSIDs = %q", text)
+	}
+	back, err := ParseKindNSIDs(text)
+	if err != nil || !reflect.DeepEqual(back, ids) {
+		t.Fatalf("ParseKindNSIDs(%q) = %v, %v; want %v", text, back, err, ids)
+	}
+	for _, bad := range []string{"mnt", "mnt=4", "mnt=4:x", "mnt=:1", "mnt=4:1,"} {
+		if _, err := ParseKindNSIDs(bad); err == nil {
+			t.Errorf("ParseKindNSIDs(%q) took it", bad)
+		}
+	}
+	if id, err := ParseNSID(ids[0].ID.String()); err != nil || id != ids[0].ID {
+		t.Errorf("ParseNSID(String()) = %v, %v", id, err)
+	}
+}
+
+func TestMountPropagation(t *testing.T) {
+	for opt, want := range map[string]Propagation{
+		"":                          "private",
+		"shared:1":                  "shared",
+		"master:3":                  "slave",
+		"master:3 propagate_from:2": "slave",
+		"shared:4 master:3":         "shared+slave",
+		"unbindable":                "unbindable",
+	} {
+		if got := (Mount{Optional: strings.Fields(opt)}).Propagation(); got != want {
+			t.Errorf("propagation of %q = %q, want %q", opt, got, want)
+		}
 	}
 }

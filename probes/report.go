@@ -1,5 +1,7 @@
 package probes
 
+import "fmt"
+
 // Schema is the version of the report format. It is bumped on any change
 // that an older reader would misunderstand. Schema 2 added caps and owners.
 const Schema = 2
@@ -56,6 +58,11 @@ type IPC struct {
 type IPCObject struct {
 	Key int32 `json:"key"`
 	ID  int   `json:"id"`
+}
+
+// String prints the object as ipcs does, the key in hexadecimal.
+func (o IPCObject) String() string {
+	return fmt.Sprintf("key %#x id %d", uint32(o.Key), o.ID)
 }
 
 // Proc is what a listing of /proc shows: the pids visible there, and

@@ -248,7 +248,7 @@ func explainUserNSDisabled(m *Machine) explanation {
 func explainNoMaps(m *Machine) explanation {
 	x := explanation{
 		"the child asked for uid/gid 0 in a new user namespace that has no uid/gid map (there setgroups fails with EPERM and setgid with EINVAL, after the clone and before exec)",
-		"give uid and gid maps (e.g. 0 0 1), which Run does unless Options.NoMaps is set",
+		"give uid and gid maps (e.g. 0 0 1), which Run does",
 	}
 	if !m.Has(CapSetuid) || !m.Has(CapSetgid) {
 		x.cause += fmt.Sprintf(", or the maps name ids other than this process's own (%s, without CAP_SETUID and CAP_SETGID, may map only itself and must deny setgroups)", m.Who())
@@ -276,10 +276,7 @@ func explainSeccomp(set Set) explanation {
 func explainLimits(set Set, m *Machine) explanation {
 	// With kinds besides user, the user namespace's own limit is the most
 	// likely one: it is checked first, and distributions set it to 0.
-	order := set.Kinds()
-	if set.Has(User) {
-		order = append([]Kind{User}, set.Without(User).Kinds()...)
-	}
+	order := set.userFirst()
 	for _, k := range order {
 		if m.Limits[k] != 0 {
 			continue

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/nsverify/nsverify/internal/testseam"
 )
 
 // TestRunWithoutMapsIsDiagnosed reproduces the walk-through's second
@@ -22,12 +24,13 @@ func TestRunWithoutMapsIsDiagnosed(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res, err := Run(t.Context(), Options{Probe: probePath, Set: SetOf(UTS, User), NoMaps: true, SetgroupsAllow: c.setgroupsAllow})
+			ctx := testseam.WithUserNS(t.Context(), testseam.UserNS{NoMaps: true, SetgroupsAllow: c.setgroupsAllow})
+			res, err := Run(ctx, Options{Probe: probePath, Set: SetOf(UTS, User)})
 			// Every kernel with user namespaces refuses ids that are not
 			// mapped (since 3.8): a child that ran means a map was written
 			// although none was asked for.
 			if err == nil {
-				t.Fatalf("a child cloned into a new user namespace without maps ran: spawn wrote maps although NoMaps was set (its user: %+v)", res.Report.User)
+				t.Fatalf("a child cloned into a new user namespace without maps ran: spawn wrote maps although testseam.UserNS.NoMaps was set (its user: %+v)", res.Report.User)
 			}
 			if !errors.Is(err, c.errno) {
 				t.Fatalf("error %q does not wrap %v", err, c.errno)

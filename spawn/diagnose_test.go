@@ -19,7 +19,7 @@ func machine(edit func(m *Machine)) *Machine {
 		RootPropagation: "shared", CgroupLayout: "v2", Seccomp: "disabled",
 		Limits: map[Kind]int64{}, Present: map[Kind]bool{},
 	}
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		m.Limits[k], m.Present[k] = 15000, true
 	}
 	if edit != nil {
@@ -41,7 +41,7 @@ func centos7(m *Machine) {
 func centos7Boot(m *Machine) {
 	centos7(m)
 	m.UserNamespaceEnable = "N"
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		m.Limits[k] = -1
 	}
 }
@@ -49,8 +49,8 @@ func centos7Boot(m *Machine) {
 // rootPrivilege is root in the initial user namespace with every
 // capability, over every namespace it runs in.
 func rootPrivilege() Privilege {
-	p := Privilege{InitialUserNS: true, CapEff: 1<<41 - 1, UIDMap: IdentityMap(), GIDMap: IdentityMap()}
-	for _, k := range Kinds {
+	p := Privilege{InitialUserNS: true, CapEff: 1<<41 - 1, UIDMap: identityMap(), GIDMap: identityMap()}
+	for _, k := range kinds {
 		if k != User {
 			p.Owners = append(p.Owners, Ownership{Kind: k, Owner: "4:4026531837", Held: true})
 		}

@@ -21,6 +21,13 @@
 // running. Every child gets Pdeathsig SIGKILL, its own process group and a
 // deadline after which the whole group is killed.
 //
+// Tests only: two ways of making a user namespace that no caller should
+// ask for (no id maps at all, to reproduce the "operation not permitted"
+// of an unmapped child; setgroups left allowed) are not in Options. A test
+// of this module puts them in the context it passes to Run with
+// internal/testseam, which Run reads where it builds the clone; being
+// internal, that package cannot be imported from outside the module.
+//
 // Platforms: only Linux has namespaces. Elsewhere the package builds, so
 // that editors and go vet work, and its platform-neutral parts (kinds,
 // sets, id map and option validation, diagnoses) behave the same; but

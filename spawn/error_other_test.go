@@ -23,8 +23,8 @@ func TestRunAndDetectSayNamespacesAreLinuxOnly(t *testing.T) {
 	if f.Error != want {
 		t.Errorf("Detect: error %q, want %q", f.Error, want)
 	}
-	if len(f.Kinds) != len(Kinds) {
-		t.Fatalf("Detect: %d kinds, want %d", len(f.Kinds), len(Kinds))
+	if len(f.Kinds) != len(kinds) {
+		t.Fatalf("Detect: %d kinds, want %d", len(f.Kinds), len(kinds))
 	}
 	for _, ks := range f.Kinds {
 		if ks.Supported() || !strings.Contains(ks.Reason, want) {

@@ -39,9 +39,9 @@ type Machine struct {
 	// AppArmorRestrictUnprivilegedUserns is the Ubuntu sysctl
 	// kernel.apparmor_restrict_unprivileged_userns; -1 where it is absent.
 	AppArmorRestrictUnprivilegedUserns int `json:"apparmor_restrict_unprivileged_userns"`
-	// RootPropagation is the propagation of the mount at /: "shared",
-	// "slave", "shared+slave", "unbindable", "private", or "unknown".
-	RootPropagation string `json:"root_propagation"`
+	// RootPropagation is the propagation of the mount at / (see
+	// probes.Propagation), or "unknown" where mountinfo cannot be read.
+	RootPropagation probes.Propagation `json:"root_propagation"`
 	// CgroupLayout is "v1", "v2", "hybrid" (v1 controllers and a v2
 	// hierarchy side by side) or "none", from the mounted file system types.
 	CgroupLayout string `json:"cgroup_layout"`
@@ -89,7 +89,7 @@ type Features struct {
 	Machine
 	// Exe is the binary the throwaway children executed.
 	Exe string `json:"exe"`
-	// Kinds has one entry per kind, in the order of Kinds.
+	// Kinds has one entry per kind, in the order of All.Kinds().
 	Kinds []KindSupport `json:"kinds"`
 	// Error, when not empty, says that the detection itself failed (the
 	// control child, cloned into no new namespace, could not run Exe), so
@@ -194,12 +194,7 @@ func (f *Features) Supports(set Set) (ok bool, reason string) {
 			return false, reason
 		}
 	}
-	// User first: without it, an unprivileged caller can create nothing.
-	order := set.Kinds()
-	if set.Has(User) {
-		order = append([]Kind{User}, set.Without(User).Kinds()...)
-	}
-	for _, k := range order {
+	for _, k := range set.userFirst() {
 		if ks := f.Kind(k); !ks.Supported() {
 			return false, ks.Reason
 		}
@@ -207,9 +202,15 @@ func (f *Features) Supports(set Set) (ok bool, reason string) {
 	return true, ""
 }
 
+// propagationUnknown is the root's propagation where it cannot be read.
+const propagationUnknown probes.Propagation = "unknown"
+
 // mountFacts returns the propagation of / and the cgroup layout.
-func mountFacts(mounts []probes.Mount) (propagation, cgroups string) {
-	propagation = "unknown"
+func mountFacts(mounts []probes.Mount) (propagation probes.Propagation, cgroups string) {
+	propagation = propagationUnknown
+	if p, ok := probes.RootPropagation(mounts); ok {
+		propagation = p
+	}
 	var v1, v2 bool
 	for _, mnt := range mounts {
 		switch mnt.FSType {
@@ -217,33 +218,6 @@ func mountFacts(mounts []probes.Mount) (propagation, cgroups string) {
 			v1 = true
 		case "cgroup2":
 			v2 = true
-		}
-		if mnt.MountPoint != "/" {
-			continue
-		}
-		// The last mount at / is the one on top, the one that is seen.
-		var shared, slave, unbindable bool
-		for _, opt := range mnt.Optional {
-			switch {
-			case strings.HasPrefix(opt, "shared:"):
-				shared = true
-			case strings.HasPrefix(opt, "master:"):
-				slave = true
-			case opt == "unbindable":
-				unbindable = true
-			}
-		}
-		switch {
-		case shared && slave:
-			propagation = "shared+slave"
-		case shared:
-			propagation = "shared"
-		case slave:
-			propagation = "slave"
-		case unbindable:
-			propagation = "unbindable"
-		default:
-			propagation = "private"
 		}
 	}
 	switch {

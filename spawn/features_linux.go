@@ -21,12 +21,12 @@ const detectTimeout = 10 * time.Second
 // detect is Detect without the cache.
 func detect(exe string) *Features {
 	m := readMachine()
-	f := &Features{Machine: *m, Exe: exe, Kinds: make([]KindSupport, len(Kinds))}
+	f := &Features{Machine: *m, Exe: exe, Kinds: make([]KindSupport, len(kinds))}
 	if err := tryClone(exe, None, true); err != nil {
 		f.Error = fmt.Sprintf("run %s in no new namespace (the control child): %v; pass a binary that runs `%s ns` or exits 0 when %s=1", exe, err, exe, DetectChildEnv)
 	}
 	var wg sync.WaitGroup
-	for i, k := range Kinds {
+	for i, k := range kinds {
 		if !m.Present[k] {
 			f.Kinds[i] = judge(k, m, nil)
 			continue
@@ -73,26 +73,22 @@ func readMachine() *Machine {
 		UserNamespaceEnable:                strings.TrimSpace(readString("/sys/module/user_namespace/parameters/enable")),
 		UnprivilegedUsernsClone:            int(readInt("/proc/sys/kernel/unprivileged_userns_clone")),
 		AppArmorRestrictUnprivilegedUserns: int(readInt("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")),
-		Limits:                             make(map[Kind]int64, len(Kinds)),
-		Present:                            make(map[Kind]bool, len(Kinds)),
+		Limits:                             make(map[Kind]int64, len(kinds)),
+		Present:                            make(map[Kind]bool, len(kinds)),
 	}
 	var uts unix.Utsname
 	if err := unix.Uname(&uts); err == nil {
 		m.Kernel = unix.ByteSliceToString(uts.Release[:])
 	}
 	m.Seccomp = readSeccomp()
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		m.Limits[k] = readInt("/proc/sys/user/max_" + string(k) + "_namespaces")
-		m.Present[k] = Present(k)
+		m.Present[k] = kindsPresent()[k]
 	}
-	m.RootPropagation, m.CgroupLayout = "unknown", "unknown"
-	var mounts []probes.Mount
-	if f, err := os.Open("/proc/self/mountinfo"); err == nil {
-		mounts, err = probes.ParseMountinfo(f)
-		f.Close()
-		if err == nil {
-			m.RootPropagation, m.CgroupLayout = mountFacts(mounts)
-		}
+	m.RootPropagation, m.CgroupLayout = propagationUnknown, "unknown"
+	mounts, err := probes.ReadMountinfo("/proc/self/mountinfo")
+	if err == nil {
+		m.RootPropagation, m.CgroupLayout = mountFacts(mounts)
 	}
 	m.Privilege = readPrivilege(mounts)
 	return m

@@ -3,7 +3,6 @@ package spawn
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -13,8 +12,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/nsverify/nsverify/probes"
-	"github.com/nsverify/nsverify/spawn/kernelsim"
+	"github.com/nsverify/nsverify/internal/kernelsim"
+	"github.com/nsverify/nsverify/internal/testreq"
 )
 
 // childEnv makes a re-executed test binary run the child half of the test
@@ -53,10 +52,8 @@ func reexec(t *testing.T, role string, attr *syscall.SysProcAttr, env ...string)
 
 func childDone(role string) string { return "child " + role + ": done" }
 
-func nsString(id probes.NSID) string { return fmt.Sprintf("%d:%d", id.Dev, id.Ino) }
-
 func TestDetectFindsEveryKindOfThisMachine(t *testing.T) {
-	require(t)(ReadPrivilege().CanCreate(All.Without(User)))
+	testreq.Require(t)(ReadPrivilege().CanCreate(All.Without(User)))
 	f := detect(probePath)
 	if f.Error != "" {
 		t.Fatalf("detection failed: %s", f.Error)
@@ -67,17 +64,17 @@ func TestDetectFindsEveryKindOfThisMachine(t *testing.T) {
 	if f.Kernel == "" || f.CgroupLayout == "unknown" || f.RootPropagation == "unknown" {
 		t.Errorf("machine facts missing: kernel %q, cgroup layout %q, propagation of / %q", f.Kernel, f.CgroupLayout, f.RootPropagation)
 	}
-	if len(f.Kinds) != len(Kinds) {
-		t.Fatalf("%d kinds detected, want %d", len(f.Kinds), len(Kinds))
+	if len(f.Kinds) != len(kinds) {
+		t.Fatalf("%d kinds detected, want %d", len(f.Kinds), len(kinds))
 	}
 	var present Set
-	for i, k := range Kinds {
+	for i, k := range kinds {
 		ks := f.Kinds[i]
 		if ks.Kind != k || f.Kind(k) != ks {
 			t.Errorf("kind %d is %q, want %q", i, ks.Kind, k)
 		}
-		if ks.Present != Present(k) {
-			t.Errorf("%s: present=%v, /proc/self/ns says %v", k, ks.Present, Present(k))
+		if ks.Present != kindsPresent()[k] {
+			t.Errorf("%s: present=%v, /proc/self/ns says %v", k, ks.Present, kindsPresent()[k])
 		}
 		if !ks.Present {
 			t.Logf("%s: not on this kernel: %s", k, ks.Reason)
@@ -107,7 +104,7 @@ func TestDetectFindsEveryKindOfThisMachine(t *testing.T) {
 	if ok, reason := f.Supports(present); !ok {
 		t.Errorf("Supports(%s) = false: %s", present, reason)
 	}
-	if Detect(probePath) != Detect(probePath) {
+	if Detect(probePath) != Detect(probePath) { //nolint:staticcheck // SA4000: the same call twice must give the same pointer
 		t.Error("Detect is not memoised")
 	}
 }
@@ -151,10 +148,10 @@ func TestUserNamespacesTurnedOffAreDiagnosedAndSkipped(t *testing.T) {
 	requireKind(t, User)
 	out := reexec(t, "no-userns", &syscall.SysProcAttr{
 		Cloneflags:                 syscall.CLONE_NEWUSER,
-		UidMappings:                toSysProcIDMaps(IdentityMap()),
-		GidMappings:                toSysProcIDMaps(IdentityMap()),
+		UidMappings:                toSysProcIDMaps(identityMap()),
+		GidMappings:                toSysProcIDMaps(identityMap()),
 		GidMappingsEnableSetgroups: true,
-	}, parentUserNSEnv+"="+nsString(ownNSID(t, "user")))
+	}, parentUserNSEnv+"="+ownNSID(t, "user").String())
 	t.Logf("the child said:\n%s", out)
 	if after := readString(sysctl); after != before {
 		t.Errorf("the host's user.max_user_namespaces changed from %q to %q", before, after)
@@ -163,7 +160,7 @@ func TestUserNamespacesTurnedOffAreDiagnosedAndSkipped(t *testing.T) {
 
 func childWithUserNamespacesOff(t *testing.T) {
 	parent := os.Getenv(parentUserNSEnv)
-	if parent == "" || parent == nsString(ownNSID(t, "user")) {
+	if parent == "" || parent == ownNSID(t, "user").String() {
 		t.Fatalf("refusing to change user.max_user_namespaces: this process is not in a throwaway user namespace (parent's %q)", parent)
 	}
 	if err := os.WriteFile("/proc/sys/user/max_user_namespaces", []byte("0\n"), 0); err != nil {
@@ -236,7 +233,7 @@ func TestAKindTheKernelRefusesIsReportedAndTheOthersStillWork(t *testing.T) {
 		childWithoutCgroupNamespaces(t)
 		return
 	}
-	require(t)(ReadPrivilege().CanCreate(All.Without(User)))
+	testreq.Require(t)(ReadPrivilege().CanCreate(All.Without(User)))
 	requireKind(t, Cgroup)
 	if err := kernelsim.Supported(); err != nil {
 		t.Skip(err)
@@ -272,7 +269,7 @@ func childWithoutCgroupNamespaces(t *testing.T) {
 		t.Errorf("Run(net+cgroup) was not diagnosed: %v", err)
 	}
 	t.Logf("Run said: %v", err)
-	if Present(Time) {
+	if kindsPresent()[Time] {
 		_, err = Run(t.Context(), Options{Probe: probePath, Set: SetOf(Time)})
 		if !errors.Is(err, syscall.ENOSYS) || !strings.Contains(err.Error(), "clone3(CLONE_NEWTIME) failed with ENOSYS") {
 			t.Errorf("Run(time) = %v, want a diagnosed ENOSYS", err)
@@ -320,7 +317,7 @@ func TestReadMachineReadsThisProcess(t *testing.T) {
 	if m.Seccomp == "" {
 		t.Error("the seccomp mode was not read")
 	}
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		if _, ok := m.Limits[k]; !ok {
 			t.Errorf("no limit for %s", k)
 		}

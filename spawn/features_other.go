@@ -10,8 +10,8 @@ import (
 // detect starts no child: only Linux has namespaces. Features.Error and
 // each kind's Reason say so.
 func detect(exe string) *Features {
-	f := &Features{Machine: *readMachine(), Exe: exe, Kinds: make([]KindSupport, len(Kinds)), Error: errNotLinux.Error()}
-	for i, k := range Kinds {
+	f := &Features{Machine: *readMachine(), Exe: exe, Kinds: make([]KindSupport, len(kinds)), Error: errNotLinux.Error()}
+	for i, k := range kinds {
 		f.Kinds[i] = KindSupport{Kind: k, Limit: -1, Reason: fmt.Sprintf("%s: %v", k, errNotLinux), Remedy: "run nsverify on Linux"}
 	}
 	return f
@@ -26,12 +26,12 @@ func readMachine() *Machine {
 		Privilege:                          readPrivilege(nil),
 		UnprivilegedUsernsClone:            -1,
 		AppArmorRestrictUnprivilegedUserns: -1,
-		RootPropagation:                    "unknown",
+		RootPropagation:                    propagationUnknown,
 		CgroupLayout:                       "unknown",
-		Limits:                             make(map[Kind]int64, len(Kinds)),
-		Present:                            make(map[Kind]bool, len(Kinds)),
+		Limits:                             make(map[Kind]int64, len(kinds)),
+		Present:                            make(map[Kind]bool, len(kinds)),
 	}
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		m.Limits[k] = -1
 		m.Present[k] = false
 	}

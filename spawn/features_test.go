@@ -14,7 +14,7 @@ import (
 // cloning each kind (absent: it was cloned).
 func features(m *Machine, errs map[Kind]error) *Features {
 	f := &Features{Machine: *m, Exe: "/usr/libexec/nsprobe"}
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		f.Kinds = append(f.Kinds, judge(k, m, errs[k]))
 	}
 	return f
@@ -22,7 +22,7 @@ func features(m *Machine, errs map[Kind]error) *Features {
 
 func allFail(errno syscall.Errno) map[Kind]error {
 	errs := map[Kind]error{}
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		errs[k] = &os.PathError{Op: "fork/exec", Path: "/usr/libexec/nsprobe", Err: errno}
 	}
 	return errs
@@ -109,7 +109,7 @@ func TestMountFactsReadPropagationAndCgroupLayout(t *testing.T) {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		propagation, cgroups := mountFacts(mounts)
-		if propagation != c.propagation || cgroups != c.cgroups {
+		if string(propagation) != c.propagation || cgroups != c.cgroups {
 			t.Errorf("%s: propagation %q, cgroups %q; want %q, %q", c.name, propagation, cgroups, c.propagation, c.cgroups)
 		}
 	}

@@ -59,10 +59,6 @@ func ValidateIDMaps(maps []IDMap) error {
 // String prints m as the kernel's map files do: "inside outside count".
 func (m IDMap) String() string { return fmt.Sprintf("%d %d %d", m.Inside, m.Outside, m.Count) }
 
-// IdentityMap maps every id to itself, so root in the new user namespace is
-// root outside too (as the walk-through's 0→0 map, but for all ids).
-func IdentityMap() []IDMap { return []IDMap{{Inside: 0, Outside: 0, Count: math.MaxUint32}} }
-
 // RootMap maps id 0 inside to id outside, for one id.
 func RootMap(outside uint32) []IDMap { return []IDMap{{Inside: 0, Outside: outside, Count: 1}} }
 

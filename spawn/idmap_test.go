@@ -1,6 +1,7 @@
 package spawn
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,7 @@ func TestValidateIDMaps(t *testing.T) {
 	}{
 		{"root to root", RootMap(0), ""},
 		{"unprivileged range", []IDMap{{0, 100000, 65536}}, ""},
-		{"identity", IdentityMap(), ""},
+		{"identity", identityMap(), ""},
 		{"two disjoint ranges", []IDMap{{0, 1000, 1}, {1, 100000, 65536}}, ""},
 		{"empty", nil, "the map is empty"},
 		{"zero count", []IDMap{{0, 0, 0}}, "count of 0"},
@@ -71,3 +72,8 @@ func TestOptionsAreRejectedBeforeAnythingIsCloned(t *testing.T) {
 		}
 	}
 }
+
+// identityMap maps every id to itself, so root in the new user namespace
+// is root outside too (as the walk-through's 0→0 map, but for all ids).
+// Only tests need it: a caller that may map every id is root already.
+func identityMap() []IDMap { return []IDMap{{Inside: 0, Outside: 0, Count: math.MaxUint32}} }

@@ -96,9 +96,9 @@ func (j Join) args() []string {
 		}
 	}
 	if j.PID != 0 {
-		return []string{"-join-pidfd", strconv.Itoa(j.PID) + "=" + strings.Join(parts, "+")}
+		return []string{"-" + probes.FlagJoinPidfd, strconv.Itoa(j.PID) + "=" + strings.Join(parts, "+")}
 	}
-	return []string{"-join", strings.Join(parts, ",")}
+	return []string{"-" + probes.FlagJoin, strings.Join(parts, ",")}
 }
 
 // pidfdJoinSince is the first kernel where setns takes a pidfd.

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/probes"
 )
 
 // stagePID moves a new pid namespace from the clone to the probe's stage
@@ -18,7 +20,7 @@ func stagePID(o Options, flags uintptr, args []string) (uintptr, []string) {
 	if o.Join.empty() || !o.Set.Has(PID) || o.probeMakesTime() {
 		return flags, args
 	}
-	return flags &^ unix.CLONE_NEWPID, append(args, "-newpid")
+	return flags &^ unix.CLONE_NEWPID, append(args, "-"+probes.FlagNewPID)
 }
 
 // checkJoinFiles checks, before anything is cloned, that each path is a
@@ -45,7 +47,7 @@ func checkJoinFiles(paths map[Kind]string) error {
 
 // kindOfFlag names the kind of a CLONE_NEW* flag.
 func kindOfFlag(flag uintptr) string {
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		if k.CloneFlag() == flag {
 			return string(k)
 		}

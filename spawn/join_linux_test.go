@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/nsverify/nsverify/probes"
 )
 
@@ -46,11 +44,11 @@ func startHolder(t *testing.T, set Set) int {
 
 func nsOf(t *testing.T, pid int, k Kind) probes.NSID {
 	t.Helper()
-	var st unix.Stat_t
-	if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/%s", pid, k), &st); err != nil {
+	id, err := probes.StatNSID(fmt.Sprintf("/proc/%d/ns/%s", pid, k))
+	if err != nil {
 		t.Fatal(err)
 	}
-	return probes.NSID{Dev: st.Dev, Ino: st.Ino}
+	return id
 }
 
 func TestRunJoinsByPathAndByPidfdWithNewKinds(t *testing.T) {

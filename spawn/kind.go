@@ -23,11 +23,12 @@ const (
 	Time   Kind = "time"
 )
 
-// Kinds lists every kind in the one fixed order used for printing sets,
+// kinds lists every kind in the one fixed order used for printing sets,
 // generating the power set and reporting. It follows the order in which the
 // walk-through that nsverify automates added the flags, then the two kinds
-// that came later to the kernel.
-var Kinds = []Kind{UTS, IPC, PID, MNT, User, Net, Cgroup, Time}
+// that came later to the kernel. It is not exported, so no caller can
+// reorder it: All.Kinds() returns a copy.
+var kinds = []Kind{UTS, IPC, PID, MNT, User, Net, Cgroup, Time}
 
 // CloneFlag returns the CLONE_NEW* flag that creates a namespace of kind k.
 // It returns 0 for an invalid kind, and for every kind on systems other than
@@ -35,7 +36,7 @@ var Kinds = []Kind{UTS, IPC, PID, MNT, User, Net, Cgroup, Time}
 func (k Kind) CloneFlag() uintptr { return cloneFlags[k] }
 
 // Valid reports whether k is one of the eight kinds.
-func (k Kind) Valid() bool { return slices.Contains(Kinds, k) }
+func (k Kind) Valid() bool { return slices.Contains(kinds, k) }
 
 // ParseKind returns the kind named s, or an error listing the valid names.
 func ParseKind(s string) (Kind, error) {
@@ -47,28 +48,23 @@ func ParseKind(s string) (Kind, error) {
 }
 
 func kindNames() string {
-	names := make([]string, len(Kinds))
-	for i, k := range Kinds {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
 		names[i] = string(k)
 	}
 	return strings.Join(names, " ")
 }
 
-var (
-	presentOnce sync.Once
-	present     map[Kind]bool
-)
-
-// Present reports whether this kernel has namespaces of kind k, by the
-// presence of /proc/self/ns/<kind> (memoised). Presence does not promise that
-// a namespace can be created: see the preflight for that.
-func Present(k Kind) bool {
-	presentOnce.Do(func() {
-		present = make(map[Kind]bool, len(Kinds))
-		for _, kind := range Kinds {
-			_, err := os.Lstat("/proc/self/ns/" + string(kind))
-			present[kind] = err == nil
-		}
-	})
-	return present[k]
-}
+// kindsPresent says which kinds this kernel has, by the presence of
+// /proc/self/ns/<kind> (memoised). Presence does not promise that a
+// namespace can be created: see the preflight for that. Callers outside
+// the package read it as Machine.Present, and per kind, next to what the
+// kernel let a child make, as KindSupport.Present.
+var kindsPresent = sync.OnceValue(func() map[Kind]bool {
+	m := make(map[Kind]bool, len(kinds))
+	for _, kind := range kinds {
+		_, err := os.Lstat("/proc/self/ns/" + string(kind))
+		m[kind] = err == nil
+	}
+	return m
+})

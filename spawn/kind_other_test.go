@@ -5,7 +5,7 @@ package spawn
 import "testing"
 
 func TestCloneFlagsAreZeroOffLinux(t *testing.T) {
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		if !k.Valid() {
 			t.Errorf("%s is not valid", k)
 		}

@@ -99,18 +99,18 @@ func (l *Launcher) prepareOCI(probe string) error {
 	// Searchable by all: a container's root in a user namespace of its own
 	// reaches the probe through the ids mapped there.
 	if err := os.Chmod(dir, 0o755); err != nil {
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 		return fmt.Errorf("make bundle root: %w", err)
 	}
 	rootfs := filepath.Join(dir, "rootfs")
 	for _, d := range []string{rootfs, filepath.Join(rootfs, "proc"), filepath.Join(rootfs, "dev")} {
 		if err := os.Mkdir(d, 0o755); err != nil {
-			os.RemoveAll(dir)
+			_ = os.RemoveAll(dir)
 			return fmt.Errorf("make bundle root: %w", err)
 		}
 	}
 	if err := copyFile(probe, filepath.Join(rootfs, ociProbePath), 0o755); err != nil {
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 		return fmt.Errorf("copy the probe into the bundle root: %w", err)
 	}
 	l.rootfs = rootfs
@@ -121,7 +121,7 @@ func (l *Launcher) prepareOCI(probe string) error {
 		return nil
 	}
 	for _, k := range []Kind{UTS, IPC, Net, User, Cgroup, Time} {
-		if !Present(k) {
+		if !kindsPresent()[k] {
 			continue
 		}
 		opts := Options{Set: base.With(k)}
@@ -219,7 +219,7 @@ func (l *Launcher) newBundle(opts Options, args []string, cgroupsPath string, pr
 		err = os.WriteFile(filepath.Join(dir, "config.json"), data, 0o644)
 	}
 	if err != nil {
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("write bundle config: %w", err)
 	}
 	b.argv = []string{l.Path, "--root", b.state, "run", "--bundle", dir, "--preserve-fds", strconv.Itoa(preserveFDs), b.id}
@@ -234,7 +234,7 @@ func (b *ociBundle) remove() {
 		_ = exec.CommandContext(ctx, b.runtime, "--root", b.state, "delete", "-f", b.id).Run()
 		cancel()
 	}
-	os.RemoveAll(b.dir)
+	_ = os.RemoveAll(b.dir)
 }
 
 // ociCaps names every capability in this process's bounding set that the
@@ -377,12 +377,7 @@ func mapsOrCaller(opts Options) (uid, gid []IDMap) {
 // cgroupPathOf returns the path of a cgroup v2 directory within its
 // hierarchy, as an OCI runtime's cgroupsPath names it.
 func cgroupPathOf(dir string) (string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return "", fmt.Errorf("open mountinfo: %w", err)
-	}
-	defer f.Close()
-	mounts, err := probes.ParseMountinfo(f)
+	mounts, err := probes.ReadMountinfo("/proc/self/mountinfo")
 	if err != nil {
 		return "", err
 	}
@@ -408,7 +403,7 @@ func runLaunched(ctx context.Context, opts Options, timeout time.Duration) (*Res
 	if err != nil {
 		return nil, &Error{Set: opts.Set, Op: "prepare probe", Err: err}
 	}
-	args = append(args, "-hello-fd", "3")
+	args = append(args, "-"+probes.FlagHelloFD, "3")
 	probe := opts
 	if l.OCI() {
 		probe.Probe = ociProbePath
@@ -507,7 +502,7 @@ func awaitHello(fd int, held func(pid int)) helloResult {
 		}
 		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 		if err != nil || len(msgs) == 0 {
-			return helloResult{err: fmt.Errorf("read hello: no credentials came with it: %v", err)}
+			return helloResult{err: fmt.Errorf("read hello: no credentials came with it: %v", err)} //nolint:errorlint // err may be nil here, which %w would print as %!w(<nil>)
 		}
 		cred, err := unix.ParseUnixCredentials(&msgs[0])
 		if err != nil {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nsverify/nsverify/probes"
 )
 
 // Actions are what the probe does inside its namespaces before it observes.
@@ -78,10 +80,6 @@ type Confine struct {
 	NestDepth int
 }
 
-// maxNestDepth is the deepest -nest the probe takes; the kernel stops at 32
-// or 33 levels.
-const maxNestDepth = 64
-
 // validate checks the confinement actions against the set.
 func (c Confine) validate(set Set) error {
 	for _, t := range []struct {
@@ -93,11 +91,11 @@ func (c Confine) validate(set Set) error {
 			return fmt.Errorf("validate actions: %s shows a refusal only from a new user namespace that shares %s, and the set is %s; use user without %s", t.what, t.kind, set, t.kind)
 		}
 	}
-	if len(c.TryHostname) > maxHostnameLen {
-		return fmt.Errorf("validate actions: hostname %q is %d bytes, the kernel takes at most %d", c.TryHostname, len(c.TryHostname), maxHostnameLen)
+	if len(c.TryHostname) > probes.MaxHostnameLen {
+		return fmt.Errorf("validate actions: hostname %q is %d bytes, the kernel takes at most %d", c.TryHostname, len(c.TryHostname), probes.MaxHostnameLen)
 	}
-	if len(c.TryLink) > maxLinkNameLen {
-		return fmt.Errorf("validate actions: link name %q is %d bytes, the kernel takes at most %d", c.TryLink, len(c.TryLink), maxLinkNameLen)
+	if len(c.TryLink) > probes.MaxLinkNameLen {
+		return fmt.Errorf("validate actions: link name %q is %d bytes, the kernel takes at most %d", c.TryLink, len(c.TryLink), probes.MaxLinkNameLen)
 	}
 	if c.SetnsHost && set != None {
 		return fmt.Errorf("validate actions: joining the caller's namespaces needs the probe to hold them, and the set is %s; use the empty set", set)
@@ -112,8 +110,8 @@ func (c Confine) validate(set Set) error {
 		if c.NestKind != User && c.NestKind != PID {
 			return fmt.Errorf("validate actions: only user and pid namespaces nest, not %s", c.NestKind)
 		}
-		if c.NestDepth < 1 || c.NestDepth > maxNestDepth {
-			return fmt.Errorf("validate actions: nesting depth %d is not from 1 to %d", c.NestDepth, maxNestDepth)
+		if c.NestDepth < 1 || c.NestDepth > probes.MaxNestDepth {
+			return fmt.Errorf("validate actions: nesting depth %d is not from 1 to %d", c.NestDepth, probes.MaxNestDepth)
 		}
 	}
 	return nil
@@ -123,37 +121,37 @@ func (c Confine) validate(set Set) error {
 func (c Confine) args() []string {
 	var args []string
 	if c.TryHostname != "" {
-		args = append(args, "-try-hostname", c.TryHostname)
+		args = append(args, "-"+probes.FlagTryHostname, c.TryHostname)
 	}
 	if c.TryLink != "" {
-		args = append(args, "-try-link", c.TryLink)
+		args = append(args, "-"+probes.FlagTryLink, c.TryLink)
 	}
 	if c.TryMountProc {
-		args = append(args, "-try-mount-proc")
+		args = append(args, "-"+probes.FlagTryMountProc)
 	}
 	if c.SetnsHost {
-		args = append(args, "-setns-host")
+		args = append(args, "-"+probes.FlagSetnsHost)
 	}
 	if c.RewriteUIDMap {
-		args = append(args, "-rewrite-uid-map")
+		args = append(args, "-"+probes.FlagRewriteUIDMap)
 	}
 	if c.TrySetgroups {
-		args = append(args, "-try-setgroups")
+		args = append(args, "-"+probes.FlagTrySetgroups)
 	}
 	if c.RemoveMsgQueueKey != 0 {
-		args = append(args, "-remove-msgq", strconv.FormatInt(int64(c.RemoveMsgQueueKey), 10))
+		args = append(args, "-"+probes.FlagRemoveMsgQueue, strconv.FormatInt(int64(c.RemoveMsgQueueKey), 10))
 	}
 	if c.WriteFile != "" {
-		args = append(args, "-write-file", c.WriteFile)
+		args = append(args, "-"+probes.FlagWriteFile, c.WriteFile)
 	}
 	if c.SignalPID != 0 {
-		args = append(args, "-signal-pid", strconv.Itoa(c.SignalPID))
+		args = append(args, "-"+probes.FlagSignalPID, strconv.Itoa(c.SignalPID))
 	}
 	if c.LeaveDescendant {
-		args = append(args, "-leave-descendant")
+		args = append(args, "-"+probes.FlagLeaveDescendant)
 	}
 	if c.NestKind != "" {
-		args = append(args, "-nest", fmt.Sprintf("%s=%d", c.NestKind, c.NestDepth))
+		args = append(args, "-"+probes.FlagNest, fmt.Sprintf("%s=%d", c.NestKind, c.NestDepth))
 	}
 	return args
 }
@@ -161,22 +159,16 @@ func (c Confine) args() []string {
 // any reports whether a confinement action is asked for.
 func (c Confine) any() bool { return len(c.args()) > 0 }
 
-// maxHostnameLen is HOST_NAME_MAX (and the limit of the domain name too).
-const maxHostnameLen = 64
-
-// maxLinkNameLen is IFNAMSIZ less the terminating NUL.
-const maxLinkNameLen = 15
-
 // validate checks the actions against the set they will run in.
 func (a Actions) validate(set Set) error {
-	if len(a.Hostname) > maxHostnameLen {
-		return fmt.Errorf("validate actions: hostname %q is %d bytes, the kernel takes at most %d", a.Hostname, len(a.Hostname), maxHostnameLen)
+	if len(a.Hostname) > probes.MaxHostnameLen {
+		return fmt.Errorf("validate actions: hostname %q is %d bytes, the kernel takes at most %d", a.Hostname, len(a.Hostname), probes.MaxHostnameLen)
 	}
-	if len(a.Domainname) > maxHostnameLen {
-		return fmt.Errorf("validate actions: domainname %q is %d bytes, the kernel takes at most %d", a.Domainname, len(a.Domainname), maxHostnameLen)
+	if len(a.Domainname) > probes.MaxHostnameLen {
+		return fmt.Errorf("validate actions: domainname %q is %d bytes, the kernel takes at most %d", a.Domainname, len(a.Domainname), probes.MaxHostnameLen)
 	}
-	if len(a.MarkerLink) > maxLinkNameLen {
-		return fmt.Errorf("validate actions: link name %q is %d bytes, the kernel takes at most %d", a.MarkerLink, len(a.MarkerLink), maxLinkNameLen)
+	if len(a.MarkerLink) > probes.MaxLinkNameLen {
+		return fmt.Errorf("validate actions: link name %q is %d bytes, the kernel takes at most %d", a.MarkerLink, len(a.MarkerLink), probes.MaxLinkNameLen)
 	}
 	if (a.MonotonicOffset != 0 || a.BoottimeOffset != 0) && !set.Has(Time) {
 		return fmt.Errorf("validate actions: time offsets need the time kind, and the set is %s; add time to the set", set)
@@ -187,7 +179,7 @@ func (a Actions) validate(set Set) error {
 	if a.MQueueName != "" && !set.Has(IPC) {
 		return fmt.Errorf("validate actions: creating a POSIX queue needs the ipc kind, and the set is %s; it would be left on the host", set)
 	}
-	if len(a.MQueueName) > 255 || strings.Contains(a.MQueueName, "/") {
+	if len(a.MQueueName) > probes.MaxMQueueNameLen || strings.Contains(a.MQueueName, "/") {
 		return fmt.Errorf("validate actions: POSIX queue name %q is not 1 to 255 bytes without a slash", a.MQueueName)
 	}
 	if a.MsgQueueKey != 0 && !set.Has(IPC) {
@@ -206,25 +198,25 @@ func (a Actions) validate(set Set) error {
 func (a Actions) args() []string {
 	var args []string
 	if a.Hostname != "" {
-		args = append(args, "-hostname", a.Hostname)
+		args = append(args, "-"+probes.FlagHostname, a.Hostname)
 	}
 	if a.Domainname != "" {
-		args = append(args, "-domainname", a.Domainname)
+		args = append(args, "-"+probes.FlagDomainname, a.Domainname)
 	}
 	if a.MsgQueueKey != 0 {
-		args = append(args, "-msgq", strconv.FormatInt(int64(a.MsgQueueKey), 10))
+		args = append(args, "-"+probes.FlagMsgQueue, strconv.FormatInt(int64(a.MsgQueueKey), 10))
 	}
 	if a.MQueueName != "" {
-		args = append(args, "-mq", a.MQueueName)
+		args = append(args, "-"+probes.FlagMQueue, a.MQueueName)
 	}
 	if a.MountProc {
-		args = append(args, "-mount-proc")
+		args = append(args, "-"+probes.FlagMountProc)
 	}
 	if a.MarkerLink != "" {
-		args = append(args, "-marker-link", a.MarkerLink)
+		args = append(args, "-"+probes.FlagMarkerLink, a.MarkerLink)
 	}
 	if a.CreateFile != "" {
-		args = append(args, "-create-file", a.CreateFile)
+		args = append(args, "-"+probes.FlagCreateFile, a.CreateFile)
 	}
 	return append(args, a.Confine.args()...)
 }
@@ -246,15 +238,6 @@ type Options struct {
 	// When empty, CallerMaps is used.
 	UIDMap []IDMap
 	GIDMap []IDMap
-	// SetgroupsAllow leaves setgroups allowed in the new user namespace.
-	// Unprivileged callers must deny it to write a gid map.
-	SetgroupsAllow bool
-	// NoMaps writes no uid or gid map for the new user namespace (UIDMap and
-	// GIDMap are ignored) while the child still asks for uid and gid 0
-	// there, which fails: EPERM from setgroups when SetgroupsAllow is set,
-	// EINVAL from setgid otherwise. It reproduces the walk-through's
-	// "operation not permitted", so that its diagnosis can be checked.
-	NoMaps bool
 	// CgroupDir, when not empty, is a cgroup v2 directory the child is
 	// cloned into (CLONE_INTO_CGROUP), so a cgroup namespace is rooted there.
 	CgroupDir string

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/nsverify/nsverify/probes"
 )
 
 // ANSI colours of the preflight table.
@@ -101,12 +103,11 @@ func describeCgroups(layout string) string {
 	return orUnknown(layout)
 }
 
-func describePropagation(p string) string {
-	switch p {
-	case "shared", "shared+slave":
-		return p + " (a mount namespace must make / private before it mounts anything; the probe does)"
+func describePropagation(p probes.Propagation) string {
+	if p.Shared() {
+		return string(p) + " (a mount namespace must make / private before it mounts anything; the probe does)"
 	}
-	return orUnknown(p)
+	return orUnknown(string(p))
 }
 
 // describeSwitches lists the distribution switches for user namespaces

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/internal/testbuild"
+	"github.com/nsverify/nsverify/internal/testreq"
 )
 
 func TestWriteTableForAnUnprivilegedUserAndABrokenDetection(t *testing.T) {
@@ -78,21 +80,11 @@ func TestColorWantedOnlyOnATerminalWithoutNoColor(t *testing.T) {
 // namespace.
 func buildPreflight(t *testing.T) string {
 	t.Helper()
-	// Not t.TempDir: its parent directory is private to root.
-	dir, err := os.MkdirTemp("", "nspreflight-test-")
+	exe, err := testbuild.Static(t.Context(), testbuild.Preflight)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	exe := filepath.Join(dir, "nspreflight")
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", exe, "github.com/nsverify/nsverify/spawn/cmd/nspreflight")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build nspreflight: %v\n%s", err, out)
-	}
+	t.Cleanup(func() { _ = testbuild.Remove(exe) })
 	return exe
 }
 
@@ -100,7 +92,7 @@ func TestNspreflightReportsThisMachine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a binary")
 	}
-	require(t)(ReadPrivilege().CanCreate(All.Without(User)))
+	testreq.Require(t)(ReadPrivilege().CanCreate(All.Without(User)))
 	exe := buildPreflight(t)
 
 	out, err := exec.CommandContext(t.Context(), exe).Output()
@@ -130,7 +122,7 @@ func TestNspreflightReportsThisMachine(t *testing.T) {
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("nspreflight -json printed %s: %v", out, err)
 	}
-	if got.Exe != exe || got.Error != "" || !got.Has(CapSysAdmin) || got.InitialUserNS != want.InitialUserNS || len(got.Kinds) != len(Kinds) {
+	if got.Exe != exe || got.Error != "" || !got.Has(CapSysAdmin) || got.InitialUserNS != want.InitialUserNS || len(got.Kinds) != len(kinds) {
 		t.Errorf("nspreflight -json: exe %q error %q, %s, %d kinds", got.Exe, got.Error, got.Who(), len(got.Kinds))
 	}
 	for i, ks := range got.Kinds {
@@ -152,7 +144,7 @@ func TestNspreflightRunsRootless(t *testing.T) {
 	}
 	// Switching to uid and gid 65534 takes what mapping them does.
 	nobody := []IDMap{{Inside: 65534, Outside: 65534, Count: 1}}
-	require(t)(ReadPrivilege().CanMapIDs(nobody, nobody))
+	testreq.Require(t)(ReadPrivilege().CanMapIDs(nobody, nobody))
 	exe := buildPreflight(t)
 	cmd := exec.CommandContext(t.Context(), exe, "-json")
 	cmd.Dir = "/"
@@ -172,7 +164,7 @@ func TestNspreflightRunsRootless(t *testing.T) {
 		t.Errorf("Supports(uts) as nobody = %v, %q", ok, reason)
 	}
 	m := readMachine()
-	unprivilegedAllowed := Present(User) && m.Limits[User] != 0 && m.UnprivilegedUsernsClone != 0 && m.AppArmorRestrictUnprivilegedUserns != 1
+	unprivilegedAllowed := kindsPresent()[User] && m.Limits[User] != 0 && m.UnprivilegedUsernsClone != 0 && m.AppArmorRestrictUnprivilegedUserns != 1
 	for _, ks := range got.Kinds {
 		if ks.Kind != User && !ks.InUserNS {
 			t.Errorf("%s was tried outside a user namespace", ks.Kind)

@@ -2,7 +2,6 @@ package spawn
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,12 +11,6 @@ import (
 
 	"github.com/nsverify/nsverify/probes"
 )
-
-// initialUserNSIno is the inode number the kernel gives the initial user
-// namespace's nsfs file (PROC_USER_INIT_INO in include/linux/proc_ns.h,
-// fixed since Linux 3.8). No map tells it apart: a user namespace that maps
-// every id to itself has the initial namespace's maps.
-const initialUserNSIno = 0xEFFFFFFD
 
 // readPrivilege reads what this process may do over the namespaces it runs
 // in. It starts no process and enters no namespace; mounts is this
@@ -29,17 +22,18 @@ func readPrivilege(mounts []probes.Mount) Privilege {
 			p.CapEff, _ = strconv.ParseUint(hex, 16, 64)
 		}
 	}
-	var own unix.Stat_t
-	if err := unix.Stat("/proc/self/ns/user", &own); err == nil {
-		p.UserNS = nsID(&own)
-		p.InitialUserNS = own.Ino == initialUserNSIno
+	// No map tells the initial user namespace apart (one that maps every
+	// id to itself has its maps); its fixed inode does.
+	if own, err := probes.StatNSID("/proc/self/ns/user"); err == nil {
+		p.UserNS = own.String()
+		p.InitialUserNS = own.Ino == probes.InitialUserIno
 	}
 	p.UIDMap, p.GIDMap = readOwnMap("/proc/self/uid_map"), readOwnMap("/proc/self/gid_map")
-	for _, k := range Kinds {
-		if k == User || !Present(k) {
+	for _, k := range All.Kinds() {
+		if k == User || !kindsPresent()[k] {
 			continue
 		}
-		p.Owners = append(p.Owners, readOwnership(k, p.UserNS, p.InitialUserNS))
+		p.Owners = append(p.Owners, readOwnership(k, p.InitialUserNS))
 	}
 	p.CgroupDir, p.CgroupError = ownCgroupDir(mounts)
 	if p.CgroupDir != "" {
@@ -52,12 +46,7 @@ func readPrivilege(mounts []probes.Mount) Privilege {
 // ownMounts returns this process's mount table; nil when it cannot be
 // read, and the cgroup v2 directory is then reported as not found.
 func ownMounts() []probes.Mount {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	mounts, err := probes.ParseMountinfo(f)
+	mounts, err := probes.ReadMountinfo("/proc/self/mountinfo")
 	if err != nil {
 		return nil
 	}
@@ -69,34 +58,16 @@ func ownMounts() []probes.Mount {
 // caller's user namespace or one below it, and fails with EPERM when the
 // owner is above: exactly the cases in which the caller's capabilities do
 // and do not count over the namespace.
-func readOwnership(k Kind, ownUserNS string, initial bool) Ownership {
+func readOwnership(k Kind, initial bool) Ownership {
 	o := Ownership{Kind: k}
-	f, err := os.Open("/proc/self/ns/" + string(k))
-	if err != nil {
-		o.Error, o.Held = fmt.Sprintf("open namespace: %v", err), initial
-		return o
-	}
-	defer f.Close()
-	fd, err := unix.IoctlRetInt(int(f.Fd()), unix.NS_GET_USERNS)
+	owner, err := probes.OwnerOf("/proc/self/ns/" + string(k))
 	switch {
-	case errors.Is(err, unix.EPERM):
-		return o
 	case err != nil:
-		o.Error, o.Held = fmt.Sprintf("ioctl NS_GET_USERNS: %v", err), initial
-		return o
+		o.Error, o.Held = err.Error(), initial
+	case !owner.Outside:
+		o.Owner, o.Held = owner.ID.String(), true
 	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		o.Error, o.Held = fmt.Sprintf("stat owner: %v", err), initial
-		return o
-	}
-	o.Owner, o.Held = nsID(&st), true
 	return o
-}
-
-func nsID(st *unix.Stat_t) string {
-	return fmt.Sprintf("%d:%d", uint64(st.Dev), st.Ino)
 }
 
 // readOwnMap reads one of this process's own id maps; nil when it cannot.

@@ -4,26 +4,15 @@ import (
 	"os"
 	"syscall"
 	"testing"
-)
 
-// require returns a function that skips t with reason unless ok, to be
-// given the result of one of Privilege's checks: a test asks for the
-// capability it needs, not for euid 0.
-func require(t testing.TB) func(ok bool, reason string) {
-	t.Helper()
-	return func(ok bool, reason string) {
-		t.Helper()
-		if !ok {
-			t.Skip(reason)
-		}
-	}
-}
+	"github.com/nsverify/nsverify/internal/testreq"
+)
 
 // requireIdentityMaps skips t unless it may re-execute itself in a user
 // namespace mapping every id to itself.
 func requireIdentityMaps(t testing.TB) {
 	t.Helper()
-	require(t)(ReadPrivilege().CanMapIDs(IdentityMap(), IdentityMap()))
+	testreq.Require(t)(ReadPrivilege().CanMapIDs(identityMap(), identityMap()))
 }
 
 // TestReadPrivilegeSeesWhoOwnsEachNamespace reads the privilege as root in
@@ -57,7 +46,7 @@ func TestReadPrivilegeSeesWhoOwnsEachNamespace(t *testing.T) {
 	identity := func(flags uintptr) *syscall.SysProcAttr {
 		return &syscall.SysProcAttr{
 			Cloneflags:  syscall.CLONE_NEWUSER | flags,
-			UidMappings: toSysProcIDMaps(IdentityMap()), GidMappings: toSysProcIDMaps(IdentityMap()),
+			UidMappings: toSysProcIDMaps(identityMap()), GidMappings: toSysProcIDMaps(identityMap()),
 			GidMappingsEnableSetgroups: true,
 		}
 	}

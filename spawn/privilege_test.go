@@ -69,7 +69,7 @@ func TestPrivilegeMapsOnlyIDsItHas(t *testing.T) {
 	if ok, reason := inner.CanMapIDs(RootMap(0), RootMap(0)); !ok {
 		t.Errorf("mapping its own 0 again: %s", reason)
 	}
-	nobody := Privilege{EUID: 65534, InitialUserNS: true, UIDMap: IdentityMap(), GIDMap: IdentityMap()}
+	nobody := Privilege{EUID: 65534, InitialUserNS: true, UIDMap: identityMap(), GIDMap: identityMap()}
 	if ok, reason := nobody.CanMapIDs(shifted, shifted); ok || !strings.HasPrefix(reason, "needs CAP_SETUID over its own user namespace") {
 		t.Errorf("CanMapIDs as nobody = %v, %q", ok, reason)
 	}

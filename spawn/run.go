@@ -24,8 +24,6 @@ type Result struct {
 	Args []string
 	// Launcher names the launcher that started the child.
 	Launcher string
-	// Stderr is what the probe wrote on stderr.
-	Stderr string
 }
 
 // Run clones the probe into opts.Set, waits for it and returns its report.
@@ -81,7 +79,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, &Error{Set: opts.Set, Op: "read probe report", Err: err, Stderr: stderr.String(), Args: args}
 	}
-	res := &Result{Set: opts.Set, Report: report, PID: pid, HostPID: pid, Args: args, Launcher: LauncherGo, Stderr: stderr.String()}
+	res := &Result{Set: opts.Set, Report: report, PID: pid, HostPID: pid, Args: args, Launcher: LauncherGo}
 	if report.Launcher != nil {
 		res.HostPID = report.Launcher.ObserverPID
 	}

@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/internal/testseam"
+	"github.com/nsverify/nsverify/probes"
 )
 
 // command builds the exec.Cmd for opts; the context's deadline (or the
@@ -25,15 +26,15 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 		// Offsets need a time namespace no process has entered yet, so the
 		// probe makes it.
 		flags &^= unix.CLONE_NEWTIME
-		args = append(args, "-timens",
-			"-monotonic-offset", opts.Actions.MonotonicOffset.String(),
-			"-boottime-offset", opts.Actions.BoottimeOffset.String())
+		args = append(args, "-"+probes.FlagTimens,
+			"-"+probes.FlagMonotonicOffset, opts.Actions.MonotonicOffset.String(),
+			"-"+probes.FlagBoottimeOffset, opts.Actions.BoottimeOffset.String())
 		if execEntersTimeNS() && opts.Join.empty() {
 			// Where exec enters it, the probe unshares it, writes the
 			// offsets and execs itself as the observer: the pid the
 			// caller started is the observer's, in the set's pid
 			// namespace from the clone.
-			args = append(args, "-timens-exec")
+			args = append(args, "-"+probes.FlagTimensExec)
 		} else {
 			// Elsewhere a single-threaded stage of the probe unshares it,
 			// writes the offsets and forks the observer inside (see
@@ -42,7 +43,7 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 			// caller's, as a clone flag would make it.
 			flags &^= unix.CLONE_NEWPID
 			if opts.Set.Has(PID) {
-				args = append(args, "-newpid")
+				args = append(args, "-"+probes.FlagNewPID)
 			}
 		}
 	}
@@ -72,15 +73,16 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 		if len(gidMap) == 0 {
 			gidMap = callerGID
 		}
-		if !opts.NoMaps {
+		seam := testseam.UserNSFrom(ctx)
+		if !seam.NoMaps {
 			attr.UidMappings = toSysProcIDMaps(uidMap)
 			attr.GidMappings = toSysProcIDMaps(gidMap)
 		}
-		attr.GidMappingsEnableSetgroups = opts.SetgroupsAllow
+		attr.GidMappingsEnableSetgroups = seam.SetgroupsAllow
 		// Become root of the new namespace: with a map such as 0 → 100000
 		// the caller's own id is not mapped at all, and the child would
 		// run as the overflow id (65534) instead.
-		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: !opts.SetgroupsAllow}
+		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: !seam.SetgroupsAllow}
 	}
 	var cgroupFile *os.File
 	if opts.CgroupDir != "" {
@@ -119,7 +121,7 @@ func probeArgs(opts Options) ([]string, error) {
 		return nil, err
 	}
 	if parent != "" {
-		args = append(args, "-parent-ns", parent)
+		args = append(args, "-"+probes.FlagParentNS, parent)
 	}
 	return args, nil
 }
@@ -155,13 +157,13 @@ func ownNamespaces(a Actions) (string, error) {
 		// namespace is not the caller's.
 		kinds = append(kinds, "user")
 	}
-	var parts []string
+	var ids []probes.KindNSID
 	for _, kind := range kinds {
-		var st unix.Stat_t
-		if err := unix.Stat("/proc/self/ns/"+kind, &st); err != nil {
+		id, err := probes.StatNSID("/proc/self/ns/" + kind)
+		if err != nil {
 			return "", fmt.Errorf("stat own %s namespace: %w", kind, err)
 		}
-		parts = append(parts, kind+"="+strconv.FormatUint(st.Dev, 10)+":"+strconv.FormatUint(st.Ino, 10))
+		ids = append(ids, probes.KindNSID{Kind: kind, ID: id})
 	}
-	return strings.Join(parts, ","), nil
+	return probes.FormatKindNSIDs(ids), nil
 }

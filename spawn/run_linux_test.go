@@ -7,13 +7,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nsverify/nsverify/internal/testbuild"
 	"github.com/nsverify/nsverify/probes"
 )
 
@@ -21,27 +21,15 @@ import (
 var probePath string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "nsprobe-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "make temp dir:", err)
-		os.Exit(1)
-	}
-	// A process in a new user namespace must be able to exec the probe.
-	if err := os.Chmod(dir, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, "chmod temp dir:", err)
-		os.Exit(1)
-	}
-	probePath = filepath.Join(dir, "nsprobe")
-	build := exec.Command("go", "build", "-o", probePath, "github.com/nsverify/nsverify/probes/cmd/nsprobe")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build nsprobe:", err)
-		os.RemoveAll(dir)
+	var err error
+	if probePath, err = testbuild.Static(context.Background(), testbuild.Probe); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	if err := testbuild.Remove(probePath); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
 	os.Exit(code)
 }
 
@@ -59,7 +47,7 @@ func requireRoot(t testing.TB) {
 // kernel without the kind, user.max_user_namespaces at 0, …).
 func requireKind(t testing.TB, k Kind) {
 	t.Helper()
-	if !Present(k) {
+	if !kindsPresent()[k] {
 		t.Skipf("this kernel has no %s namespaces (/proc/self/ns/%s is missing); it needs a newer kernel", k, k)
 	}
 	if ok, reason := Detect(probePath).Supports(SetOf(k)); !ok {
@@ -69,11 +57,11 @@ func requireKind(t testing.TB, k Kind) {
 
 func ownNSID(t testing.TB, name string) probes.NSID {
 	t.Helper()
-	var st unix.Stat_t
-	if err := unix.Stat("/proc/self/ns/"+name, &st); err != nil {
+	id, err := probes.StatNSID("/proc/self/ns/" + name)
+	if err != nil {
 		t.Fatalf("stat own %s namespace: %v", name, err)
 	}
-	return probes.NSID{Dev: st.Dev, Ino: st.Ino}
+	return id
 }
 
 func TestEmptySetSharesEverythingWithTheHost(t *testing.T) {
@@ -82,8 +70,8 @@ func TestEmptySetSharesEverythingWithTheHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := res.Report
-	for _, k := range Kinds {
-		if !Present(k) {
+	for _, k := range kinds {
+		if !kindsPresent()[k] {
 			continue
 		}
 		got, ok := r.NS[string(k)]
@@ -118,15 +106,15 @@ func TestEmptySetSharesEverythingWithTheHost(t *testing.T) {
 
 func TestEachKindAloneIsolatesThatKindOnly(t *testing.T) {
 	requireRoot(t)
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		t.Run(string(k), func(t *testing.T) {
 			requireKind(t, k)
 			res, err := Run(t.Context(), Options{Probe: probePath, Set: SetOf(k)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, other := range Kinds {
-				if !Present(other) {
+			for _, other := range kinds {
+				if !kindsPresent()[other] {
 					continue
 				}
 				got, want := res.Report.NS[string(other)], ownNSID(t, string(other))

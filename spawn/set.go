@@ -8,8 +8,8 @@ import (
 	"strings"
 )
 
-// Set is a set of namespace kinds. Bit i stands for Kinds[i], so sets
-// compare, sort and print in the fixed order of Kinds.
+// Set is a set of namespace kinds. Bit i stands for kinds[i], so sets
+// compare, sort and print in the fixed order of All.Kinds().
 type Set uint8
 
 // None is the empty set: a child that shares every namespace with its parent.
@@ -29,7 +29,7 @@ func SetOf(kinds ...Kind) Set {
 }
 
 func bit(k Kind) Set {
-	for i, kind := range Kinds {
+	for i, kind := range kinds {
 		if kind == k {
 			return 1 << i
 		}
@@ -74,15 +74,26 @@ func (s Set) With(kinds ...Kind) Set { return s | SetOf(kinds...) }
 // Without returns s with the given kinds removed.
 func (s Set) Without(kinds ...Kind) Set { return s &^ SetOf(kinds...) }
 
-// Kinds returns the members of s in the fixed order of Kinds.
+// Kinds returns the members of s in the fixed order of All.Kinds().
 func (s Set) Kinds() []Kind {
 	var out []Kind
-	for i, k := range Kinds {
+	for i, k := range kinds {
 		if s&(1<<i) != 0 {
 			out = append(out, k)
 		}
 	}
 	return out
+}
+
+// userFirst returns the members of s with user first, then the others in
+// the fixed order: the order in which the kernel meets them when it
+// clones, and so the order in which to look for what stops a clone.
+// Without user, an unprivileged caller can create nothing else.
+func (s Set) userFirst() []Kind {
+	if !s.Has(User) {
+		return s.Kinds()
+	}
+	return append([]Kind{User}, s.Without(User).Kinds()...)
 }
 
 // Len returns the number of kinds in s.
@@ -111,7 +122,7 @@ func (s Set) CloneFlags() uintptr {
 }
 
 // PowerSet returns every subset of s, the empty set first. Subsets are
-// ordered by size, then by the fixed order of Kinds (as in "uts" before
+// ordered by size, then by the fixed order of All.Kinds() (as in "uts" before
 // "ipc", "uts+ipc" before "uts+pid"), so the order is the same in every
 // process and readable in a report. For All it returns 256 sets.
 func PowerSet(s Set) []Set {
@@ -128,7 +139,7 @@ func PowerSet(s Set) []Set {
 }
 
 // sortSets orders sets by size, then lexicographically by their members in
-// the order of Kinds. Bit i stands for Kinds[i], so comparing the
+// the order of kinds. Bit i stands for kinds[i], so comparing the
 // bit-reversed masks compares the member lists.
 func sortSets(sets []Set) {
 	slices.SortFunc(sets, func(a, b Set) int {

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/onsi/gomega"
-	"github.com/onsi/gomega/gexec"
 
+	"github.com/nsverify/nsverify/internal/testbuild"
 	"github.com/nsverify/nsverify/spawn"
 )
 
@@ -26,7 +26,7 @@ func setUpBench(b *testing.B) (runCleanups func(), entryBytes *int) {
 	if probePath, err = buildProbe(); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(gexec.CleanupBuildArtifacts)
+	b.Cleanup(func() { _ = testbuild.Remove(probePath) })
 	features = spawn.Detect(probePath)
 	if host, err = ReadHost(probePath); err != nil {
 		b.Fatal(err)

@@ -22,12 +22,7 @@ import (
 // cgroup2Mount returns where the cgroup v2 hierarchy is mounted: on a
 // unified host /sys/fs/cgroup, on a hybrid one /sys/fs/cgroup/unified.
 func cgroup2Mount() (string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return "", fmt.Errorf("open mountinfo: %w", err)
-	}
-	defer f.Close()
-	mounts, err := probes.ParseMountinfo(f)
+	mounts, err := probes.ReadMountinfo("/proc/self/mountinfo")
 	if err != nil {
 		return "", err
 	}
@@ -175,12 +170,7 @@ func runtimeCgroup(opts *spawn.Options) (hostPath string) {
 
 // cgroupMounts lists where cgroup hierarchies, v1 and v2, are mounted.
 func cgroupMounts() []string {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	mounts, err := probes.ParseMountinfo(f)
+	mounts, err := probes.ReadMountinfo("/proc/self/mountinfo")
 	if err != nil {
 		return nil
 	}

@@ -12,6 +12,8 @@ import (
 	. "github.com/onsi/gomega"
 	"golang.org/x/sys/unix"
 
+	"github.com/nsverify/nsverify/internal/testseam"
+	"github.com/nsverify/nsverify/probes"
 	"github.com/nsverify/nsverify/spawn"
 )
 
@@ -33,7 +35,7 @@ var _ = Describe("ownership checks from a new user namespace that shares ipc and
 		}
 		for range 16 {
 			k := randomKey()
-			_, err := msgget(k, unix.IPC_CREAT|unix.IPC_EXCL|0o600)
+			_, err := probes.MsgGet(k, unix.IPC_CREAT|unix.IPC_EXCL|0o600)
 			if errors.Is(err, unix.EEXIST) {
 				continue
 			}
@@ -108,9 +110,8 @@ var _ = Describe("the id maps of a new user namespace", Label("confinement", "ns
 			Skip("the suite's own user namespace denies setgroups (as `unshare --map-root-user` leaves it), and the kernel lets no user namespace below such a one allow it; run the suite in the initial user namespace")
 		}
 		opts := confinedOpts(spawn.SetOf(spawn.User))
-		opts.SetgroupsAllow = true
 		opts.Actions.Confine.TrySetgroups = true
-		r := runConfined(ctx, opts).Report
+		r := runConfined(testseam.WithUserNS(ctx, testseam.UserNS{SetgroupsAllow: true}), opts).Report
 		Expect(r.User).NotTo(BeNil(), "user: no credentials from the child in %s; errors: %v", opts.Set, r.Errors)
 		Expect(r.User.Setgroups).To(Equal("allow"), "user: setgroups of the child in %s", opts.Set)
 		allowed(spawn.User, opts.Set, "setgroups", attempt(spawn.User, r, "setgroups"))

@@ -19,7 +19,7 @@ var _ = Describe("a new user namespace made by a child of the suite's namespaces
 		opts := confinedOpts(spawn.None)
 		opts.Actions.Confine.SetnsHost = true
 		r := runConfined(ctx, opts).Report
-		for _, kind := range spawn.Kinds {
+		for _, kind := range spawn.All.Kinds() {
 			if _, ok := host.NS[string(kind)]; !ok {
 				continue // a kind this kernel lacks
 			}

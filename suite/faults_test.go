@@ -40,8 +40,8 @@ func buildFakeProbe() string {
 	DeferCleanup(func() {
 		killLeftovers(path)
 		Expect(os.RemoveAll(dir)).To(Succeed())
-		// Process 1 keeps nsprobe in the same directory and removes it
-		// after the suite; elsewhere the directory is this file's alone.
+		// Process 1 removes gexec's directory after the suite
+		// (gexec.CleanupBuildArtifacts); elsewhere it is this file's alone.
 		if GinkgoParallelProcess() != 1 {
 			_ = os.Remove(fakeArtifacts)
 		}

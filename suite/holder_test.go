@@ -70,15 +70,15 @@ func hold(spec string, stdin io.Reader, stdout io.Writer) int {
 
 func holdAct(a holdActions) error {
 	newNS := func(kind string) error {
-		var st unix.Stat_t
-		if err := unix.Stat("/proc/self/ns/"+kind, &st); err != nil {
+		own, err := probes.StatNSID("/proc/self/ns/" + kind)
+		if err != nil {
 			return fmt.Errorf("read own %s namespace: %w", kind, err)
 		}
 		hostNS, ok := a.Host[kind]
 		if !ok {
 			return fmt.Errorf("hold: the host's %s namespace was not given; the holder changes nothing it cannot compare", kind)
 		}
-		if (probes.NSID{Dev: st.Dev, Ino: st.Ino}) == hostNS {
+		if own == hostNS {
 			return fmt.Errorf("hold: the %s namespace is the host's; the holder was cloned without it and changes nothing", kind)
 		}
 		return nil
@@ -95,7 +95,7 @@ func holdAct(a holdActions) error {
 		if err := newNS("ipc"); err != nil {
 			return err
 		}
-		if _, err := msgget(a.MsgKey, unix.IPC_CREAT|unix.IPC_EXCL|0o600); err != nil {
+		if _, err := probes.MsgGet(a.MsgKey, unix.IPC_CREAT|unix.IPC_EXCL|0o600); err != nil {
 			return fmt.Errorf("create queue: %w", err)
 		}
 	}
@@ -199,9 +199,9 @@ func StartHolder(set spawn.Set, acts holdActions, uidMap, gidMap []spawn.IDMap) 
 // the host.
 func (h *Holder) NS(kind spawn.Kind) probes.NSID {
 	GinkgoHelper()
-	var st unix.Stat_t
-	Expect(unix.Stat(h.Path(kind), &st)).To(Succeed(), "%s: read the holder's namespace", kind)
-	return probes.NSID{Dev: st.Dev, Ino: st.Ino}
+	id, err := probes.StatNSID(h.Path(kind))
+	Expect(err).NotTo(HaveOccurred(), "%s: read the holder's namespace", kind)
+	return id
 }
 
 // Path is where the host finds the holder's namespace of kind.

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -54,7 +53,7 @@ func ReadHost(probe string) (*Host, error) {
 		return nil, fmt.Errorf("read own namespaces: %w", err)
 	}
 	for _, e := range entries {
-		id, err := nsID("/proc/self/ns/" + e.Name())
+		id, err := probes.StatNSID("/proc/self/ns/" + e.Name())
 		if err != nil {
 			return nil, err
 		}
@@ -78,29 +77,8 @@ func ReadHost(probe string) (*Host, error) {
 // kernel refuses the question (EPERM) when the owner is outside the
 // suite's user namespace, which also means it is not the suite's.
 func ownsPIDNamespace(user probes.NSID) bool {
-	f, err := os.Open("/proc/self/ns/pid")
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	fd, err := unix.IoctlRetInt(int(f.Fd()), unix.NS_GET_USERNS)
-	if err != nil {
-		return false
-	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return false
-	}
-	return probes.NSID{Dev: st.Dev, Ino: st.Ino} == user
-}
-
-func nsID(path string) (probes.NSID, error) {
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		return probes.NSID{}, fmt.Errorf("stat namespace: %w", err)
-	}
-	return probes.NSID{Dev: st.Dev, Ino: st.Ino}, nil
+	owner, err := probes.OwnerOf("/proc/self/ns/pid")
+	return err == nil && !owner.Outside && owner.ID == user
 }
 
 func uname() (hostname, domainname string, err error) {
@@ -218,5 +196,3 @@ func clockNow(id int32) int64 {
 	}
 	return ts.Nano()
 }
-
-var _ = time.Second

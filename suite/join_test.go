@@ -21,7 +21,7 @@ import (
 // namespace's holder, not with the host.
 func expectJoined(r *probes.Report, h *Holder, joined, made spawn.Set) {
 	GinkgoHelper()
-	for _, kind := range spawn.Kinds {
+	for _, kind := range spawn.All.Kinds() {
 		if _, ok := host.NS[string(kind)]; !ok {
 			continue // a kind this kernel lacks
 		}

@@ -13,8 +13,6 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 	. "github.com/onsi/gomega"
 	"golang.org/x/sys/unix"
-
-	"github.com/nsverify/nsverify/spawn"
 )
 
 // limitZeroEnv makes the suite binary set user.max_user_namespaces to 0
@@ -57,7 +55,7 @@ var _ = Describe("a machine whose user namespace limit is 0", Label("preflight")
 		} else {
 			// A user namespace mapping every id to itself, where lowering
 			// the limit touches only that namespace's copy.
-			needs(features.CanMapIDs(spawn.IdentityMap(), spawn.IdentityMap()))
+			needs(features.CanMapIDs(identityMap(), identityMap()))
 			identity := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 4294967295}}
 			// Its own network, IPC, UTS and mount namespaces too: inside a
 			// user namespace it may only change what that namespace owns.

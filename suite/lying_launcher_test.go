@@ -95,7 +95,7 @@ var _ = Describe("a launcher that lies", Label("launchers"), func() {
 // kind alone, beside each other kind once, and all eight.
 func lyingSets(kind spawn.Kind) []spawn.Set {
 	sets := []spawn.Set{spawn.SetOf(kind)}
-	for _, other := range spawn.Kinds {
+	for _, other := range spawn.All.Kinds() {
 		if other != kind {
 			sets = append(sets, spawn.SetOf(kind, other))
 		}
@@ -106,7 +106,7 @@ func lyingSets(kind spawn.Kind) []spawn.Set {
 // lyingEntries is one entry per kind the wrapper can drop.
 func lyingEntries() []TableEntry {
 	var entries []TableEntry
-	for _, k := range spawn.Kinds {
+	for _, k := range spawn.All.Kinds() {
 		entries = append(entries, Entry(string(k), k))
 	}
 	return entries

@@ -7,13 +7,13 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"fmt"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/nsverify/nsverify/probes"
 	"github.com/nsverify/nsverify/spawn"
 )
 
@@ -97,12 +97,12 @@ func undoIfLeaked(opts spawn.Options) {
 func (m Markers) WithHostQueue() Markers {
 	for range 16 {
 		key := randomKey()
-		id, err := msgget(key, unix.IPC_CREAT|unix.IPC_EXCL|0o600)
+		id, err := probes.MsgGet(key, unix.IPC_CREAT|unix.IPC_EXCL|0o600)
 		if errors.Is(err, unix.EEXIST) {
 			continue
 		}
 		Expect(err).NotTo(HaveOccurred(), "create a host SysV queue")
-		deferCleanup(func() { _ = msgRemove(id) })
+		deferCleanup(func() { _ = probes.MsgRemove(id) })
 		m.HostQueueKey = key
 		return m
 	}
@@ -139,25 +139,9 @@ func (m Markers) TryHostLink() Markers {
 	return m.WithHostLink()
 }
 
-func msgget(key int32, flags int) (int, error) {
-	id, _, errno := unix.Syscall(unix.SYS_MSGGET, uintptr(key), uintptr(flags), 0)
-	if errno != 0 {
-		return -1, fmt.Errorf("msgget %d: %w", key, errno)
-	}
-	return int(id), nil
-}
-
-func msgRemove(id int) error {
-	_, _, errno := unix.Syscall(unix.SYS_MSGCTL, uintptr(id), unix.IPC_RMID, 0)
-	if errno != 0 {
-		return fmt.Errorf("msgctl IPC_RMID %d: %w", id, errno)
-	}
-	return nil
-}
-
 func removeQueueByKey(key int32) {
-	if id, err := msgget(key, 0); err == nil {
-		_ = msgRemove(id)
+	if id, err := probes.MsgGet(key, 0); err == nil {
+		_ = probes.MsgRemove(id)
 	}
 }
 

@@ -97,7 +97,7 @@ func idleProcesses(b *testing.B, n int) (stop func()) {
 
 func presentAll(set spawn.Set) bool {
 	for _, k := range set.Kinds() {
-		if !spawn.Present(k) {
+		if !features.Present[k] {
 			return false
 		}
 	}

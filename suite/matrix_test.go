@@ -58,13 +58,13 @@ func VerifySet(ctx context.Context, set spawn.Set, l *spawn.Launcher) *Child {
 	c.CgroupHostPath = hostPath
 	// A kind this kernel lacks is said to be unchecked first, so that
 	// even a failed row does not show it as shared.
-	for _, k := range spawn.Kinds {
-		if !spawn.Present(k) {
+	for _, k := range spawn.All.Kinds() {
+		if !features.Present[k] {
 			notChecked(k)
 		}
 	}
-	for _, k := range spawn.Kinds {
-		if spawn.Present(k) {
+	for _, k := range spawn.All.Kinds() {
+		if features.Present[k] {
 			ExpectKind(c, k)
 		}
 	}

@@ -13,8 +13,8 @@ import (
 	. "github.com/onsi/gomega"
 	"golang.org/x/sys/unix"
 
+	"github.com/nsverify/nsverify/internal/kernelsim"
 	"github.com/nsverify/nsverify/spawn"
-	"github.com/nsverify/nsverify/spawn/kernelsim"
 )
 
 // refuseCgroupEnv makes the suite binary meet a kernel without cgroup

@@ -3,7 +3,6 @@
 package suite
 
 import (
-	"github.com/nsverify/nsverify/probes"
 	"os/exec"
 	"syscall"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
+	"github.com/nsverify/nsverify/probes"
 	"github.com/nsverify/nsverify/spawn"
 )
 

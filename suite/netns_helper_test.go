@@ -134,11 +134,7 @@ func echoFrom(path, addr string) (string, error) {
 }
 
 func nsidOf(h netns.NsHandle) (probes.NSID, error) {
-	var st syscall.Stat_t
-	if err := syscall.Fstat(int(h), &st); err != nil {
-		return probes.NSID{}, fmt.Errorf("stat network namespace: %w", err)
-	}
-	return probes.NSID{Dev: st.Dev, Ino: st.Ino}, nil
+	return probes.FstatNSID(int(h))
 }
 
 // runNetnsHelper runs the helper with t and returns what it printed.

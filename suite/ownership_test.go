@@ -47,7 +47,7 @@ func expectOwners(c *Child) {
 	hostUser := probes.NSRef{ID: host.NS["user"]}
 	childUser := probes.NSRef{ID: r.NS["user"]}
 	outside := probes.NSRef{Outside: true}
-	for _, kind := range spawn.Kinds {
+	for _, kind := range spawn.All.Kinds() {
 		k := string(kind)
 		hostOwners, ok := host.Report.Owners[k]
 		if !ok {

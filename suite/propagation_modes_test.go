@@ -108,7 +108,7 @@ func propagationModeOuter(mode, dir string, out io.Writer) int {
 	lines := bufio.NewReader(stdout)
 	if l, err := lines.ReadString('\n'); err != nil || l != "ready\n" {
 		stdin.Close()
-		return emit(fmt.Errorf("wait for the inner side: %q, %v", l, err))
+		return emit(fmt.Errorf("wait for the inner side: %q, %v", l, err)) //nolint:errorlint // err may be nil here, which %w would print as %!w(<nil>)
 	}
 	if err := unix.Mount("nsverify-parent", filepath.Join(dir, "parent"), "tmpfs", 0, "size=1m"); err != nil {
 		stdin.Close()
@@ -183,12 +183,7 @@ func mounted(path string) (bool, error) {
 }
 
 func parseFileMounts(path string) ([]probes.Mount, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open mountinfo: %w", err)
-	}
-	defer f.Close()
-	mounts, err := probes.ParseMountinfo(f)
+	mounts, err := probes.ReadMountinfo(path)
 	if err != nil {
 		return nil, fmt.Errorf("parse mountinfo: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 	. "github.com/onsi/gomega"
 	"golang.org/x/sys/unix"
 
+	"github.com/nsverify/nsverify/probes"
 	"github.com/nsverify/nsverify/spawn"
 )
 
@@ -93,24 +95,13 @@ func propagationOuter(probe string, out io.Writer) int {
 	return emit()
 }
 
-// rootIsShared reports whether the mount at / in mountinfo carries a
-// shared:N tag among its optional fields.
+// rootIsShared reports whether a mount at / in mountinfo is shared (a
+// shared:N tag among its optional fields).
 func rootIsShared(mountinfo string) bool {
-	for line := range strings.Lines(mountinfo) {
-		fields := strings.Fields(line)
-		if len(fields) < 7 || fields[4] != "/" {
-			continue
-		}
-		for _, f := range fields[6:] {
-			if f == "-" {
-				break
-			}
-			if strings.HasPrefix(f, "shared:") {
-				return true
-			}
-		}
-	}
-	return false
+	mounts, err := probes.ParseMountinfo(strings.NewReader(mountinfo))
+	return err == nil && slices.ContainsFunc(mounts, func(m probes.Mount) bool {
+		return m.MountPoint == "/" && m.Propagation().Shared()
+	})
 }
 
 var _ = Describe("mount propagation", Label("host"), Serial, func() {

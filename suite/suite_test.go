@@ -4,10 +4,10 @@ package suite
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,6 +15,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
 
+	"github.com/nsverify/nsverify/internal/testbuild"
 	"github.com/nsverify/nsverify/spawn"
 	"github.com/nsverify/nsverify/suite/hoststate"
 	"github.com/nsverify/nsverify/suite/matrixreport"
@@ -111,6 +112,7 @@ var _ = SynchronizedAfterSuite(func() {
 	Expect(failures).To(BeEmpty(), "undo what the suite set up")
 }, func() {
 	defer gexec.CleanupBuildArtifacts()
+	defer func() { _ = testbuild.Remove(probePath) }()
 	closeLaunchers()
 	if hostBefore == nil {
 		return
@@ -170,31 +172,9 @@ func snapshotOptions() hoststate.Options {
 	return opts
 }
 
-// buildProbe builds nsprobe, static, with gexec. A child in a user
-// namespace runs as a mapped id (100000, say) that must still reach the
-// probe, so the directories gexec made are opened up.
+// buildProbe builds nsprobe as every test setup does (testbuild.Static:
+// static, where a mapped id in a user namespace can still exec it); remove
+// it with testbuild.Remove.
 func buildProbe() (string, error) {
-	path, err := gexec.BuildWithEnvironment("github.com/nsverify/nsverify/probes/cmd/nsprobe", []string{"CGO_ENABLED=0"})
-	if err != nil {
-		return "", fmt.Errorf("build nsprobe: %w", err)
-	}
-	if err := openUpTo(path, os.TempDir()); err != nil {
-		return "", fmt.Errorf("open up the probe's directories: %w", err)
-	}
-	return path, nil
-}
-
-// openUpTo makes the binary at path and every directory between it and
-// stop readable and traversable by everyone.
-func openUpTo(path, stop string) error {
-	if err := os.Chmod(path, 0o755); err != nil {
-		return err
-	}
-	stop = filepath.Clean(stop)
-	for dir := filepath.Dir(path); strings.HasPrefix(dir, stop) && dir != stop; dir = filepath.Dir(dir) {
-		if err := os.Chmod(dir, 0o755); err != nil {
-			return err
-		}
-	}
-	return nil
+	return testbuild.Static(context.Background(), testbuild.Probe)
 }

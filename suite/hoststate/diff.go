@@ -140,7 +140,7 @@ func Diff(before, after *Snapshot) []Change {
 	d = list(d, AreaNetnsFiles, before.NetnsFiles, after.NetnsFiles, nil)
 	d = list(d, AreaCgroups, before.Cgroups, after.Cgroups, nil)
 	d = list(d, AreaMountinfo, before.Mountinfo, after.Mountinfo, mountPoint)
-	d = scalar(d, AreaRootPropagation, before.RootPropagation, after.RootPropagation)
+	d = scalar(d, AreaRootPropagation, string(before.RootPropagation), string(after.RootPropagation))
 	d = sysctls(d, before.Sysctls, after.Sysctls)
 	d = children(d, before.Children, after.Children)
 	return d
@@ -186,7 +186,7 @@ func mountPoint(line string) string {
 	return mp
 }
 
-// ipcKey is the key part of an IPCEntry's String: "key 0x1234".
+// ipcKey is the key part of a probes.IPCObject's String: "key 0x1234".
 func ipcKey(s string) string {
 	k, _, _ := strings.Cut(s, " id ")
 	return k

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/nsverify/nsverify/probes"
 )
 
 // sample is a snapshot with something in every area.
@@ -12,9 +14,9 @@ func sample() *Snapshot {
 	return &Snapshot{
 		Hostname:   "build-7",
 		Domainname: "(none)",
-		SysvMsg:    []IPCEntry{{Key: 0x1234, ID: 5}},
-		SysvShm:    []IPCEntry{{Key: 0, ID: 1}, {Key: -1, ID: 2}},
-		SysvSem:    []IPCEntry{{Key: 0x51, ID: 9}},
+		SysvMsg:    []probes.IPCObject{{Key: 0x1234, ID: 5}},
+		SysvShm:    []probes.IPCObject{{Key: 0, ID: 1}, {Key: -1, ID: 2}},
+		SysvSem:    []probes.IPCObject{{Key: 0x51, ID: 9}},
 		PosixMqueues: []string{
 			"host-queue",
 		},
@@ -60,17 +62,17 @@ func TestDiffReportsEveryArea(t *testing.T) {
 		{"domainname changed", func(s *Snapshot) { s.Domainname = "example.org" },
 			[]string{`domainname: "(none)" → "example.org"`}},
 
-		{"queue added", func(s *Snapshot) { s.SysvMsg = append(s.SysvMsg, IPCEntry{Key: 0x7abc, ID: 6}) },
+		{"queue added", func(s *Snapshot) { s.SysvMsg = append(s.SysvMsg, probes.IPCObject{Key: 0x7abc, ID: 6}) },
 			[]string{"sysvipc msg: + key 0x7abc id 6 (left behind)"}},
 		{"queue removed", func(s *Snapshot) { s.SysvMsg = nil },
 			[]string{"sysvipc msg: - key 0x1234 id 5 (removed)"}},
-		{"queue made anew under the same key", func(s *Snapshot) { s.SysvMsg = []IPCEntry{{Key: 0x1234, ID: 32773}} },
+		{"queue made anew under the same key", func(s *Snapshot) { s.SysvMsg = []probes.IPCObject{{Key: 0x1234, ID: 32773}} },
 			[]string{"sysvipc msg: - key 0x1234 id 5 (removed)", "sysvipc msg: + key 0x1234 id 32773 (left behind)"}},
-		{"shared memory added", func(s *Snapshot) { s.SysvShm = append(s.SysvShm, IPCEntry{Key: -2, ID: 3}) },
+		{"shared memory added", func(s *Snapshot) { s.SysvShm = append(s.SysvShm, probes.IPCObject{Key: -2, ID: 3}) },
 			[]string{"sysvipc shm: + key 0xfffffffe id 3 (left behind)"}},
 		{"shared memory removed", func(s *Snapshot) { s.SysvShm = s.SysvShm[1:] },
 			[]string{"sysvipc shm: - key 0x0 id 1 (removed)"}},
-		{"semaphore added", func(s *Snapshot) { s.SysvSem = append(s.SysvSem, IPCEntry{Key: 0x52, ID: 10}) },
+		{"semaphore added", func(s *Snapshot) { s.SysvSem = append(s.SysvSem, probes.IPCObject{Key: 0x52, ID: 10}) },
 			[]string{"sysvipc sem: + key 0x52 id 10 (left behind)"}},
 		{"semaphore removed", func(s *Snapshot) { s.SysvSem = nil },
 			[]string{"sysvipc sem: - key 0x51 id 9 (removed)"}},

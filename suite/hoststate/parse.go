@@ -17,19 +17,15 @@ var errMalformed = errors.New("malformed line")
 
 // parseSysvIPC reads /proc/sysvipc/msg, shm or sem with
 // probes.ParseSysvIPC, sorted by key and id so equal tables compare equal.
-func parseSysvIPC(r io.Reader) ([]IPCEntry, error) {
+func parseSysvIPC(r io.Reader) ([]probes.IPCObject, error) {
 	objs, err := probes.ParseSysvIPC(r)
 	if err != nil {
 		return nil, err
 	}
-	entries := make([]IPCEntry, len(objs))
-	for i, o := range objs {
-		entries[i] = IPCEntry{Key: o.Key, ID: o.ID}
-	}
-	slices.SortFunc(entries, func(a, b IPCEntry) int {
+	slices.SortFunc(objs, func(a, b probes.IPCObject) int {
 		return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.ID, b.ID))
 	})
-	return entries, nil
+	return objs, nil
 }
 
 // mount is one line of /proc/PID/mountinfo, as the probes package parses
@@ -38,10 +34,6 @@ type mount = probes.Mount
 
 // parseMountinfo reads /proc/PID/mountinfo.
 func parseMountinfo(r io.Reader) ([]mount, error) { return probes.ParseMountinfo(r) }
-
-// propagation names the propagation type that a mount's optional fields
-// give it, with "+" between shared and slave.
-func propagation(m mount) string { return strings.Replace(m.Propagation(), ",", "+", 1) }
 
 // line is the mount as a Snapshot keeps it: everything that says what is
 // mounted where and how, without the mount ids and device numbers, which
@@ -60,7 +52,7 @@ func line(m mount) string {
 // mountTable is what a snapshot takes from mountinfo.
 type mountTable struct {
 	lines           []string
-	rootPropagation string
+	rootPropagation probes.Propagation
 	mqueue          string // where the mqueue file system is mounted, if it is
 }
 
@@ -76,7 +68,7 @@ func readMountTable(r io.Reader) (mountTable, error) {
 	for _, m := range mounts {
 		t.lines = append(t.lines, line(m))
 		if m.MountPoint == "/" {
-			t.rootPropagation = propagation(m)
+			t.rootPropagation = m.Propagation()
 		}
 		if m.FSType == "mqueue" && (t.mqueue == "" || m.MountPoint == "/dev/mqueue") {
 			t.mqueue = m.MountPoint

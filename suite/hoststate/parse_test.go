@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/nsverify/nsverify/probes"
 )
 
 func open(t *testing.T, name string) *os.File {
@@ -21,11 +23,11 @@ func open(t *testing.T, name string) *os.File {
 func TestParseSysvIPC(t *testing.T) {
 	tests := []struct {
 		file string
-		want []IPCEntry
+		want []probes.IPCObject
 	}{
-		{"sysvipc_msg.txt", []IPCEntry{{Key: -1919393099, ID: 1}, {Key: 1270099774, ID: 0}}},
-		{"sysvipc_shm.txt", []IPCEntry{{Key: -1135021878, ID: 0}}},
-		{"sysvipc_sem.txt", []IPCEntry{{Key: -29250659, ID: 0}}},
+		{"sysvipc_msg.txt", []probes.IPCObject{{Key: -1919393099, ID: 1}, {Key: 1270099774, ID: 0}}},
+		{"sysvipc_shm.txt", []probes.IPCObject{{Key: -1135021878, ID: 0}}},
+		{"sysvipc_sem.txt", []probes.IPCObject{{Key: -29250659, ID: 0}}},
 		{"sysvipc_empty.txt", nil},
 	}
 	for _, tt := range tests {
@@ -39,7 +41,7 @@ func TestParseSysvIPC(t *testing.T) {
 			}
 		})
 	}
-	if got := (IPCEntry{Key: -1919393099, ID: 1}).String(); got != "key 0x8d9862b5 id 1" {
+	if got := (probes.IPCObject{Key: -1919393099, ID: 1}).String(); got != "key 0x8d9862b5 id 1" {
 		t.Errorf("String() = %q, want the key as ipcs prints it", got)
 	}
 }
@@ -129,21 +131,6 @@ func TestMountTable(t *testing.T) {
 	}
 	if slave := table(t, "mountinfo_root_slave.txt"); slave.rootPropagation != "slave" {
 		t.Errorf("root propagation = %q, want slave", slave.rootPropagation)
-	}
-}
-
-func TestPropagation(t *testing.T) {
-	for opt, want := range map[string]string{
-		"":                          "private",
-		"shared:1":                  "shared",
-		"master:3":                  "slave",
-		"master:3 propagate_from:2": "slave",
-		"shared:4 master:3":         "shared+slave",
-		"unbindable":                "unbindable",
-	} {
-		if got := propagation(mount{Optional: strings.Fields(opt)}); got != want {
-			t.Errorf("propagation of %q = %q, want %q", opt, got, want)
-		}
 	}
 }
 

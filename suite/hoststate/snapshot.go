@@ -1,6 +1,10 @@
 package hoststate
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/nsverify/nsverify/probes"
+)
 
 // Snapshot is what the host looked like, in every area that nsverify could
 // leave something behind in. Lists are sorted, so that two snapshots of an
@@ -11,9 +15,9 @@ type Snapshot struct {
 
 	// SysvMsg, SysvShm and SysvSem are the rows of /proc/sysvipc/msg, shm
 	// and sem.
-	SysvMsg []IPCEntry `json:"sysv_msg"`
-	SysvShm []IPCEntry `json:"sysv_shm"`
-	SysvSem []IPCEntry `json:"sysv_sem"`
+	SysvMsg []probes.IPCObject `json:"sysv_msg"`
+	SysvShm []probes.IPCObject `json:"sysv_shm"`
+	SysvSem []probes.IPCObject `json:"sysv_sem"`
 
 	// PosixMqueues are the names of the queues under the mqueue mount
 	// (/dev/mqueue). Without such a mount it is empty and Notes says so.
@@ -26,9 +30,8 @@ type Snapshot struct {
 	// MountLine); two mounts that look alike give two equal lines.
 	Mountinfo []string `json:"mountinfo"`
 
-	// RootPropagation is the propagation of the / mount: "shared",
-	// "slave", "shared+slave", "unbindable" or "private".
-	RootPropagation string `json:"root_propagation"`
+	// RootPropagation is the propagation of the / mount.
+	RootPropagation probes.Propagation `json:"root_propagation"`
 
 	// NetnsFiles are the entries of /run/netns (empty if it is missing).
 	NetnsFiles []string `json:"netns_files"`
@@ -47,17 +50,6 @@ type Snapshot struct {
 	// Notes say what could not be looked at and why (no mqueue mount, a
 	// missing cgroup root or sysctl). Diff does not compare them.
 	Notes []string `json:"notes,omitempty"`
-}
-
-// IPCEntry is one System V IPC object: its key and its id.
-type IPCEntry struct {
-	Key int32 `json:"key"`
-	ID  int   `json:"id"`
-}
-
-// String prints the entry as ipcs does, the key in hexadecimal.
-func (e IPCEntry) String() string {
-	return fmt.Sprintf("key %#x id %d", uint32(e.Key), e.ID)
 }
 
 // Process is one descendant of the parent pid, from /proc/PID/stat.

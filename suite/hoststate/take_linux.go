@@ -3,7 +3,6 @@ package hoststate
 import (
 	"errors"
 	"fmt"
-	"github.com/nsverify/nsverify/probes"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/probes"
 )
 
 // Take reads every area of the host that a Snapshot holds, in the
@@ -32,7 +33,7 @@ func Take(opts Options) (*Snapshot, error) {
 	var err error
 	for _, ipc := range []struct {
 		name string
-		dst  *[]IPCEntry
+		dst  *[]probes.IPCObject
 	}{{"msg", &s.SysvMsg}, {"shm", &s.SysvShm}, {"sem", &s.SysvSem}} {
 		if *ipc.dst, err = readSysvIPC(s, "/proc/sysvipc/"+ipc.name); err != nil {
 			return nil, err
@@ -74,7 +75,7 @@ func (s *Snapshot) note(format string, args ...any) {
 	s.Notes = append(s.Notes, fmt.Sprintf(format, args...))
 }
 
-func readSysvIPC(s *Snapshot, path string) ([]IPCEntry, error) {
+func readSysvIPC(s *Snapshot, path string) ([]probes.IPCObject, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		s.note("%s is missing (a kernel without System V IPC): not listed", path)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,6 +21,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/nsverify/nsverify/internal/testreq"
+	"github.com/nsverify/nsverify/probes"
 	"github.com/nsverify/nsverify/spawn"
 )
 
@@ -36,19 +39,6 @@ const (
 	// rather than in private namespaces.
 	onHostEnv = "NSVERIFY_HOSTSTATE_ON_HOST"
 )
-
-// require returns a function that skips t with reason unless ok, to be
-// given the result of one of spawn.Privilege's checks, whose reason names
-// the capability, the namespace it is needed over and the remedy.
-func require(t testing.TB) func(ok bool, reason string) {
-	t.Helper()
-	return func(ok bool, reason string) {
-		t.Helper()
-		if !ok {
-			t.Skip(reason)
-		}
-	}
-}
 
 // inChild reports whether this process is the re-executed child of t.
 func inChild(t *testing.T) bool { return os.Getenv(childEnv) == t.Name() }
@@ -82,11 +72,8 @@ func runInChild(t *testing.T, flags uintptr, env ...string) {
 }
 
 func nsInode(path string) (uint64, error) {
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		return 0, fmt.Errorf("stat namespace: %w", err)
-	}
-	return st.Ino, nil
+	id, err := probes.StatNSID(path)
+	return id.Ino, err
 }
 
 func randomHex(t testing.TB, n int) string {
@@ -110,21 +97,21 @@ func makeQueue(t *testing.T) (key int32, id int, remove func()) {
 		if key == 0 { // IPC_PRIVATE
 			continue
 		}
-		r, _, errno := unix.Syscall(unix.SYS_MSGGET, uintptr(key), unix.IPC_CREAT|unix.IPC_EXCL|0o600, 0)
-		if errno == unix.EEXIST {
+		r, err := probes.MsgGet(key, unix.IPC_CREAT|unix.IPC_EXCL|0o600)
+		if errors.Is(err, unix.EEXIST) {
 			continue
 		}
-		if errno != 0 {
-			t.Fatalf("create message queue %#x: %v", key, errno)
+		if err != nil {
+			t.Fatalf("create message queue %#x: %v", key, err)
 		}
-		id = int(r)
+		id = r
 		break
 	}
 	var once sync.Once
 	remove = func() {
 		once.Do(func() {
-			if _, _, errno := unix.Syscall(unix.SYS_MSGCTL, uintptr(id), unix.IPC_RMID, 0); errno != 0 {
-				t.Errorf("remove message queue %#x id %d: %v", key, id, errno)
+			if err := probes.MsgRemove(id); err != nil {
+				t.Errorf("remove message queue %#x id %d: %v", key, id, err)
 			}
 		})
 	}
@@ -175,7 +162,7 @@ func TestTakeReadsThisHost(t *testing.T) {
 	if !slices.ContainsFunc(s.Mountinfo, func(l string) bool { return strings.HasPrefix(l, "/ ") }) {
 		t.Errorf("Mountinfo has no / mount: %q", s.Mountinfo)
 	}
-	if !slices.Contains([]string{"shared", "slave", "shared+slave", "private", "unbindable"}, s.RootPropagation) {
+	if !slices.Contains([]probes.Propagation{"shared", "slave", "shared+slave", "private", "unbindable"}, s.RootPropagation) {
 		t.Errorf("RootPropagation = %q", s.RootPropagation)
 	}
 	if got := s.Sysctls["kernel.ostype"]; got != "Linux" {
@@ -203,9 +190,9 @@ func TestLeftBehindMarkersAreReported(t *testing.T) {
 	// namespaces of its own unless it runs on the host.
 	onHost := os.Getenv(onHostEnv) == "1"
 	if p := spawn.ReadPrivilege(); onHost {
-		require(t)(p.NeedOver(spawn.Net, spawn.CapNetAdmin, "add a veth pair to it"))
+		testreq.Require(t)(p.NeedOver(spawn.Net, spawn.CapNetAdmin, "add a veth pair to it"))
 	} else {
-		require(t)(p.CanCreate(spawn.SetOf(spawn.IPC, spawn.Net, spawn.UTS)))
+		testreq.Require(t)(p.CanCreate(spawn.SetOf(spawn.IPC, spawn.Net, spawn.UTS)))
 	}
 	if !onHost && !inChild(t) {
 		runInChild(t, unix.CLONE_NEWIPC|unix.CLONE_NEWNET|unix.CLONE_NEWUTS)
@@ -259,13 +246,8 @@ func TestLeftBehindMarkersAreReported(t *testing.T) {
 // TestLeftBehindCgroupIsReported makes a cgroup with a unique prefix in the
 // test's own cgroup v2 hierarchy and removes it.
 func TestLeftBehindCgroupIsReported(t *testing.T) {
-	require(t)(spawn.ReadPrivilege().CanMakeCgroup())
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mounts, err := parseMountinfo(f)
-	f.Close()
+	testreq.Require(t)(spawn.ReadPrivilege().CanMakeCgroup())
+	mounts, err := probes.ReadMountinfo("/proc/self/mountinfo")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,7 +450,7 @@ func TestChildrenLeftBehindAreReported(t *testing.T) {
 // propagation of / in a child cloned into a new mount namespace (never on
 // the host), and checks that the diff names both.
 func TestMountChangesInPrivateNamespace(t *testing.T) {
-	require(t)(spawn.ReadPrivilege().CanCreate(spawn.SetOf(spawn.MNT)))
+	testreq.Require(t)(spawn.ReadPrivilege().CanCreate(spawn.SetOf(spawn.MNT)))
 	if !inChild(t) {
 		dir := t.TempDir()
 		before, err := readMountinfo("/proc/self/mountinfo")

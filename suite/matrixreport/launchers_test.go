@@ -11,19 +11,19 @@ import (
 // launcherMatrix is a matrix of one row per set given, each passed with
 // its kinds isolated, or n/a when the note is not empty.
 func launcherMatrix(launcher string, rows map[string]string) *Matrix {
-	m := &Matrix{Schema: Schema, Name: "box", Launcher: launcher, Kinds: spawn.Kinds}
+	m := &Matrix{Schema: Schema, Name: "box", Launcher: launcher, Kinds: spawn.All.Kinds()}
 	for _, set := range spawn.PowerSet(spawn.SetOf(spawn.UTS, spawn.MNT)) {
 		note, ok := rows[set.String()]
 		if !ok {
 			continue
 		}
 		r := Row{Set: set.String(), Status: StatusPassed, Cells: map[spawn.Kind]Cell{}}
-		for _, k := range spawn.Kinds {
+		for _, k := range spawn.All.Kinds() {
 			switch {
 			case note != "" && note != "shared uts":
 				r.Status, r.Note = StatusNotApplicable, note
 				r.Cells[k] = Cell{State: CellNotApplicable, Note: note}
-			case set.Has(k) && !(k == spawn.UTS && note == "shared uts"):
+			case set.Has(k) && (k != spawn.UTS || note != "shared uts"):
 				r.Cells[k] = Cell{State: CellIsolated}
 			default:
 				r.Cells[k] = Cell{State: CellShared}

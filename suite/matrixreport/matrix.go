@@ -20,7 +20,7 @@ import (
 // 4 the launcher and the n/a status of a set it cannot express.
 const Schema = 4
 
-// oldestSchema is the oldest matrix JSON Read and ReadMatrix still take: a
+// oldestSchema is the oldest matrix JSON Read still takes: a
 // schema 2 matrix lacks only the caps, which its rows leave empty.
 const oldestSchema = 2
 
@@ -178,7 +178,7 @@ type Matrix struct {
 	Preflight json.RawMessage `json:"preflight,omitempty"`
 	Suite     string          `json:"suite,omitempty"`
 	Started   time.Time       `json:"started,omitzero"`
-	// Kinds are the columns, in the order of spawn.Kinds.
+	// Kinds are the columns, in the order of spawn.All.Kinds().
 	Kinds  []spawn.Kind `json:"kinds"`
 	Rows   []Row        `json:"rows"`
 	Totals Totals       `json:"totals"`
@@ -231,7 +231,7 @@ func FromReports(reports []types.Report, opts Options) (*Matrix, error) {
 	if launcher == "" {
 		launcher = BuiltinLauncher
 	}
-	m := &Matrix{Schema: Schema, Name: opts.Name, Launcher: launcher, Kinds: slices.Clone(spawn.Kinds), Rows: []Row{}}
+	m := &Matrix{Schema: Schema, Name: opts.Name, Launcher: launcher, Kinds: spawn.All.Kinds(), Rows: []Row{}}
 	suite := suiteEntries(reports)
 	if v, ok := suite[LaunchersEntry]; ok {
 		var infos []LauncherInfo
@@ -322,7 +322,7 @@ func rank(s Status) int {
 
 // newRow judges one matrix spec.
 func newRow(set spawn.Set, sr types.SpecReport, hostNS map[string]probes.NSID) Row {
-	row := Row{Set: set.String(), GinkgoState: sr.State.String(), Cells: make(map[spawn.Kind]Cell, len(spawn.Kinds))}
+	row := Row{Set: set.String(), GinkgoState: sr.State.String(), Cells: make(map[spawn.Kind]Cell, len(spawn.All.Kinds()))}
 	switch {
 	case sr.State.Is(types.SpecStatePassed):
 		row.Status = StatusPassed
@@ -341,14 +341,14 @@ func newRow(set spawn.Set, sr types.SpecReport, hostNS map[string]probes.NSID) R
 				row.Note = v.Launcher + " cannot express it: " + v.Reason
 			}
 		}
-		for _, k := range spawn.Kinds {
+		for _, k := range spawn.All.Kinds() {
 			row.Cells[k] = Cell{State: CellNotApplicable, Note: row.Note}
 		}
 		return row
 	default:
 		row.Status = StatusSkipped
 		row.Note = skipReason(sr)
-		for _, k := range spawn.Kinds {
+		for _, k := range spawn.All.Kinds() {
 			row.Cells[k] = Cell{State: CellSkipped, Note: row.Note}
 		}
 		return row
@@ -359,7 +359,7 @@ func newRow(set spawn.Set, sr types.SpecReport, hostNS map[string]probes.NSID) R
 	// cell shared would claim more than the spec proved.
 	childNS, childCaps := childReports(sr, set)
 	row.Caps = probes.CapsSummary(childCaps)
-	for _, k := range spawn.Kinds {
+	for _, k := range spawn.All.Kinds() {
 		switch {
 		case set.Has(k):
 			row.Cells[k] = Cell{State: CellIsolated}
@@ -587,7 +587,7 @@ func (m *Matrix) count() {
 	}
 }
 
-// WriteJSON writes m as indented JSON, the form Read and ReadMatrix take.
+// WriteJSON writes m as indented JSON, the form Read takes.
 func (m *Matrix) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -252,7 +252,7 @@ func kernelKinds(t *testing.T, all []spec) map[string]bool {
 			return kinds
 		}
 	}
-	for _, k := range spawn.Kinds {
+	for _, k := range spawn.All.Kinds() {
 		kinds[string(k)] = true
 	}
 	return kinds
@@ -286,8 +286,8 @@ func TestCellsMatchTheReport(t *testing.T) {
 					continue
 				}
 				cells := tab.rows[s.LeafNodeText]
-				if len(cells) != len(spawn.Kinds)+2 {
-					t.Fatalf("%s: Markdown row has %d cells, want %d: %q", s.LeafNodeText, len(cells), len(spawn.Kinds)+2, cells)
+				if len(cells) != len(spawn.All.Kinds())+2 {
+					t.Fatalf("%s: Markdown row has %d cells, want %d: %q", s.LeafNodeText, len(cells), len(spawn.All.Kinds())+2, cells)
 				}
 				// The caps column: the child's summary, "-" without one.
 				wantCaps := s.childCaps(t)
@@ -297,12 +297,12 @@ func TestCellsMatchTheReport(t *testing.T) {
 				if wantCaps == "" {
 					wantCaps = "-"
 				}
-				if got := cells[len(spawn.Kinds)]; got != wantCaps {
+				if got := cells[len(spawn.All.Kinds())]; got != wantCaps {
 					t.Errorf("%s: Markdown caps cell %q, want %q", s.LeafNodeText, got, wantCaps)
 				}
 				failedKind, _, _ := strings.Cut(s.Failure.Message, ":")
 				idOnly, unchecked := s.noted(t, "identity only"), s.noted(t, "not checked")
-				for i, k := range spawn.Kinds {
+				for i, k := range spawn.All.Kinds() {
 					var want matrixreport.CellState
 					_, byID := idOnly[string(k)]
 					_, notRun := unchecked[string(k)]
@@ -398,12 +398,12 @@ func TestSkipReasonsShareOneNote(t *testing.T) {
 		if len(r) != 1 {
 			t.Fatalf("%s: skipped cell %q has no single note", set, cells[0])
 		}
-		for _, c := range cells[:len(spawn.Kinds)] {
+		for _, c := range cells[:len(spawn.All.Kinds())] {
 			if !slices.Equal(refs(c), r) {
 				t.Errorf("%s: the cells of a skipped row point to different notes: %q", set, cells)
 			}
 		}
-		if c := cells[len(spawn.Kinds)]; c != "-" {
+		if c := cells[len(spawn.All.Kinds())]; c != "-" {
 			t.Errorf("%s: a skipped row has no child, and its caps cell is %q, want -", set, c)
 		}
 		counts[tab.notes[r[0]]]++
@@ -454,7 +454,7 @@ func TestFailureCells(t *testing.T) {
 			if row.Status != matrixreport.StatusFailed || !strings.HasPrefix(row.Note, tc.message) {
 				t.Fatalf("row %+v, want failed with the note %q", row, tc.message)
 			}
-			for _, k := range spawn.Kinds {
+			for _, k := range spawn.All.Kinds() {
 				c := row.Cells[k]
 				switch {
 				case k == tc.failed:
@@ -879,7 +879,7 @@ func TestCapsColumn(t *testing.T) {
 			if want == "" {
 				want = "-"
 			}
-			if cells := readTable(t, markdown(t, m)).rows[tc.set]; cells[len(spawn.Kinds)] != want {
+			if cells := readTable(t, markdown(t, m)).rows[tc.set]; cells[len(spawn.All.Kinds())] != want {
 				t.Errorf("Markdown row %q, want the caps cell %q", cells, want)
 			}
 		})
@@ -909,21 +909,21 @@ func TestOldSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := matrixreport.ReadMatrix(bytes.NewReader(old))
+	m, err := matrixreport.Read(bytes.NewReader(old), matrixreport.Options{})
 	if err != nil {
 		t.Fatalf("a schema 2 matrix: %v, want it read", err)
 	}
 	if m.Schema != 2 || len(m.Rows) != 256 || m.Rows[0].Caps != "" || m.Totals.Failed != 1 {
 		t.Errorf("a schema 2 matrix read as schema %d, %d rows, caps %q, totals %+v", m.Schema, len(m.Rows), m.Rows[0].Caps, m.Totals)
 	}
-	if cells := readTable(t, markdown(t, m)).rows["none"]; cells[len(spawn.Kinds)] != "-" {
+	if cells := readTable(t, markdown(t, m)).rows["none"]; cells[len(spawn.All.Kinds())] != "-" {
 		t.Errorf("a schema 2 row: %q, want the caps cell -", cells)
 	}
 	raw["schema"] = 1
 	if old, err = json.Marshal(raw); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := matrixreport.ReadMatrix(bytes.NewReader(old)); err == nil || !strings.Contains(err.Error(), "schema 1") {
+	if _, err := matrixreport.Read(bytes.NewReader(old), matrixreport.Options{}); err == nil || !strings.Contains(err.Error(), "schema 1") {
 		t.Errorf("a schema 1 matrix: %v, want an error naming it", err)
 	}
 }

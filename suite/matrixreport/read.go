@@ -130,15 +130,6 @@ func ReadAll(r io.Reader, opts Options) ([]*Matrix, error) {
 	return ms, nil
 }
 
-// ReadMatrix decodes a matrix that WriteJSON wrote.
-func ReadMatrix(r io.Reader) (*Matrix, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("read matrix: %w", err)
-	}
-	return decodeMatrix(data)
-}
-
 func decodeMatrix(data []byte) (*Matrix, error) {
 	var m Matrix
 	if err := json.Unmarshal(data, &m); err != nil {

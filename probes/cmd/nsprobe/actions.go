@@ -98,17 +98,11 @@ func createMsgQueue(key int32, refused error) error {
 	if refused != nil {
 		return fmt.Errorf("%s: %w", verb, refused)
 	}
-	// x/sys/unix has no msgget; the key is a key_t, an int.
-	_, _, errno := unix.Syscall(unix.SYS_MSGGET, uintptr(int(key)), unix.IPC_CREAT|unix.IPC_EXCL|0o600, 0)
-	if errno != 0 {
-		return fmt.Errorf("%s: %w", verb, errno)
+	if _, err := probes.MsgGet(key, unix.IPC_CREAT|unix.IPC_EXCL|0o600); err != nil {
+		return fmt.Errorf("%s: %w", verb, err)
 	}
 	return nil
 }
-
-// errNotNewMount is the refusal of a /proc mount outside a new mount
-// namespace.
-var errNotNewMount = errors.New("refused: not in a new mount namespace")
 
 // mountProc mounts a fresh /proc, after making / recursively private: on a
 // systemd host / is shared, and a /proc mounted without this would
@@ -163,7 +157,7 @@ func addMarkerLink(name string, refused error) error {
 		return fmt.Errorf("%s: %w", verb, err)
 	}
 	if verr := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name}, PeerName: peerName(name)}); verr != nil {
-		return fmt.Errorf("%s: no bridge type (%v), and veth: %w", verb, err, verr)
+		return fmt.Errorf("%s: no bridge type (%w), and veth: %w", verb, err, verr)
 	}
 	return nil
 }
@@ -172,8 +166,8 @@ func addMarkerLink(name string, refused error) error {
 // at most 15 bytes.
 func peerName(name string) string {
 	base := name
-	if len(base) > maxLinkNameLen-1 {
-		base = base[:maxLinkNameLen-1]
+	if len(base) > probes.MaxLinkNameLen-1 {
+		base = base[:probes.MaxLinkNameLen-1]
 	}
 	peer := "p" + base
 	// Only a 15-byte name of all p's equals its own "p"-prefixed truncation.
@@ -215,7 +209,7 @@ func newGuard(cfg *config) *guard {
 		}
 		// In a new pid namespace that still has the host's /proc, pid 1
 		// there is the host's init.
-		id, err := nsID("/proc/1/ns/" + kind)
+		id, err := probes.StatNSID("/proc/1/ns/" + kind)
 		if err != nil {
 			g.initErrs[kind] = err
 			continue
@@ -238,23 +232,23 @@ func newGuard(cfg *config) *guard {
 // Without either it refuses.
 func (g *guard) check(kind string) error {
 	word := kindWord(kind)
-	own, err := nsID("/proc/self/ns/" + kind)
+	own, err := probes.StatNSID("/proc/self/ns/" + kind)
 	if err != nil {
 		return fmt.Errorf("refused: cannot tell whether the %s namespace is new: %w", word, err)
 	}
 	parents := g.parents[kind]
 	for _, parent := range parents {
 		if own == parent {
-			return notNew(kind, fmt.Sprintf("it is the parent's (%d:%d)", own.Dev, own.Ino))
+			return notNew(kind, "it is the parent's ("+own.String()+")")
 		}
 	}
 	if initID, ok := g.inits[kind]; ok {
 		if own == initID {
-			return notNew(kind, fmt.Sprintf("it is init's (%d:%d)", own.Dev, own.Ino))
+			return notNew(kind, "it is init's ("+own.String()+")")
 		}
 		return nil
 	}
-	userNS, err := nsID("/proc/self/ns/user")
+	userNS, err := probes.StatNSID("/proc/self/ns/user")
 	if err != nil {
 		return fmt.Errorf("refused: cannot tell whether the %s namespace is new: %w", word, err)
 	}
@@ -280,9 +274,6 @@ func (g *guard) check(kind string) error {
 }
 
 func notNew(kind, why string) error {
-	if kind == "mnt" {
-		return fmt.Errorf("%w; %s", errNotNewMount, why)
-	}
 	return fmt.Errorf("refused: not in a new %s namespace; %s", kindWord(kind), why)
 }
 

@@ -138,7 +138,7 @@ func TestOffsetsTextKeepsNanosecondsNonNegative(t *testing.T) {
 func TestPeerNameIsShortAndDifferent(t *testing.T) {
 	for _, name := range []string{"m", "nsvmark0", "fifteen-bytes-x", "ppppppppppppppp", "pppppppppppppp"} {
 		peer := peerName(name)
-		if peer == name || len(peer) > maxLinkNameLen || checkLinkName(peer) != nil {
+		if peer == name || len(peer) > probes.MaxLinkNameLen || checkLinkName(peer) != nil {
 			t.Errorf("peerName(%q) = %q", name, peer)
 		}
 	}

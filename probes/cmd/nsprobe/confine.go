@@ -52,26 +52,23 @@ func (c *confineConfig) any() bool {
 		c.trySetgroups || c.removeMsgq != 0 || c.writeFile != "" || c.signalPID != 0 || c.leaveDesc || c.nestKind != ""
 }
 
-// maxNestDepth bounds -nest: the kernel's limits are 32 and 33 levels.
-const maxNestDepth = 64
-
 // defineConfineFlags adds the confinement flags to fs.
 func defineConfineFlags(fs *flag.FlagSet, c *confineConfig) {
-	fs.Func("try-hostname", "try to set the hostname to `NAME` where the kernel must refuse: the uts namespace belongs to a user namespace outside the probe's", func(v string) error {
+	fs.Func(probes.FlagTryHostname, "try to set the hostname to `NAME` where the kernel must refuse: the uts namespace belongs to a user namespace outside the probe's", func(v string) error {
 		return checkUTSName(v, &c.tryHostname)
 	})
-	fs.Func("try-link", "try to add a bridge `NAME` where the kernel must refuse: the net namespace belongs to a user namespace outside the probe's", func(v string) error {
+	fs.Func(probes.FlagTryLink, "try to add a bridge `NAME` where the kernel must refuse: the net namespace belongs to a user namespace outside the probe's", func(v string) error {
 		if err := checkLinkName(v); err != nil {
 			return err
 		}
 		c.tryLink = v
 		return nil
 	})
-	fs.BoolVar(&c.tryMountProc, "try-mount-proc", false, "try to make / private and mount /proc where the kernel must refuse: the mount namespace belongs to a user namespace outside the probe's")
-	fs.BoolVar(&c.setnsHost, "setns-host", false, "from a new user namespace made by a single-threaded child, try to join each of the probe's own namespaces, and (the control) namespaces that new user namespace owns")
-	fs.BoolVar(&c.rewriteUIDMap, "rewrite-uid-map", false, "write the probe's uid map again, which the kernel refuses once a map is written")
-	fs.BoolVar(&c.trySetgroups, "try-setgroups", false, "call setgroups(2) with an empty list, which only the probe's own credentials feel")
-	fs.Func("remove-msgq", "remove the SysV message queue with key `KEY` (made by the caller), from a user namespace other than the initial one", func(v string) error {
+	fs.BoolVar(&c.tryMountProc, probes.FlagTryMountProc, false, "try to make / private and mount /proc where the kernel must refuse: the mount namespace belongs to a user namespace outside the probe's")
+	fs.BoolVar(&c.setnsHost, probes.FlagSetnsHost, false, "from a new user namespace made by a single-threaded child, try to join each of the probe's own namespaces, and (the control) namespaces that new user namespace owns")
+	fs.BoolVar(&c.rewriteUIDMap, probes.FlagRewriteUIDMap, false, "write the probe's uid map again, which the kernel refuses once a map is written")
+	fs.BoolVar(&c.trySetgroups, probes.FlagTrySetgroups, false, "call setgroups(2) with an empty list, which only the probe's own credentials feel")
+	fs.Func(probes.FlagRemoveMsgQueue, "remove the SysV message queue with key `KEY` (made by the caller), from a user namespace other than the initial one", func(v string) error {
 		k, err := strconv.ParseInt(v, 10, 32)
 		if err != nil || k == 0 {
 			return errors.New("not a non-zero 32-bit decimal key; give the key of the queue the caller made, such as 4242")
@@ -79,8 +76,8 @@ func defineConfineFlags(fs *flag.FlagSet, c *confineConfig) {
 		c.removeMsgq = int32(k)
 		return nil
 	})
-	fs.StringVar(&c.writeFile, "write-file", "", "open the existing file at `PATH` (made by the caller) for writing and write one line, from a user namespace other than the initial one")
-	fs.Func("signal-pid", "send signal 0 (which changes nothing) to `PID`, to see whether it exists for the probe", func(v string) error {
+	fs.StringVar(&c.writeFile, probes.FlagWriteFile, "", "open the existing file at `PATH` (made by the caller) for writing and write one line, from a user namespace other than the initial one")
+	fs.Func(probes.FlagSignalPID, "send signal 0 (which changes nothing) to `PID`, to see whether it exists for the probe", func(v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
 			return errors.New("not a positive pid")
@@ -88,13 +85,13 @@ func defineConfineFlags(fs *flag.FlagSet, c *confineConfig) {
 		c.signalPID = n
 		return nil
 	})
-	fs.BoolVar(&c.leaveDesc, "leave-descendant", false, "start a process that outlives the probe by up to a minute, and report its pid")
-	fs.BoolVar(&c.descendant, "descendant", false, "(internal) be the process -leave-descendant starts")
-	fs.Func("nest", "`KIND=N`: below the probe's own, nest N namespaces of KIND (user or pid, N at most 64), then try one more", func(v string) error {
+	fs.BoolVar(&c.leaveDesc, probes.FlagLeaveDescendant, false, "start a process that outlives the probe by up to a minute, and report its pid")
+	fs.BoolVar(&c.descendant, probes.FlagDescendant, false, "(internal) be the process -leave-descendant starts")
+	fs.Func(probes.FlagNest, "`KIND=N`: below the probe's own, nest N namespaces of KIND (user or pid, N at most 64), then try one more", func(v string) error {
 		kind, n, ok := strings.Cut(v, "=")
 		depth, err := strconv.Atoi(n)
-		if !ok || err != nil || depth < 1 || depth > maxNestDepth || (kind != "user" && kind != "pid") {
-			return fmt.Errorf("%q is not KIND=N with KIND user or pid and N from 1 to %d", v, maxNestDepth)
+		if !ok || err != nil || depth < 1 || depth > probes.MaxNestDepth || (kind != "user" && kind != "pid") {
+			return fmt.Errorf("%q is not KIND=N with KIND user or pid and N from 1 to %d", v, probes.MaxNestDepth)
 		}
 		c.nestKind, c.nestDepth = kind, depth
 		return nil
@@ -180,7 +177,7 @@ func tryRefused(kind string, act func() error) probes.Attempt {
 // byMappedID does act only from a user namespace other than the initial
 // one: the point of these actions is what the mapped id may do.
 func byMappedID(act func() error) probes.Attempt {
-	id, err := nsID("/proc/self/ns/user")
+	id, err := probes.StatNSID("/proc/self/ns/user")
 	if err != nil {
 		return probes.Attempt{Result: probes.NotTried, Detail: err.Error()}
 	}
@@ -216,12 +213,12 @@ func rewriteUIDMap() probes.Attempt {
 
 // removeMsgQueue removes the SysV message queue with key.
 func removeMsgQueue(key int32) error {
-	id, _, errno := unix.Syscall(unix.SYS_MSGGET, uintptr(int(key)), 0, 0)
-	if errno != 0 {
-		return fmt.Errorf("find msg queue %d: %w", key, errno)
+	id, err := probes.MsgGet(key, 0)
+	if err != nil {
+		return fmt.Errorf("find msg queue %d: %w", key, err)
 	}
-	if _, _, errno := unix.Syscall(unix.SYS_MSGCTL, id, unix.IPC_RMID, 0); errno != 0 {
-		return fmt.Errorf("remove msg queue %d: %w", key, errno)
+	if err := probes.MsgRemove(id); err != nil {
+		return fmt.Errorf("remove msg queue %d: %w", key, err)
 	}
 	return nil
 }
@@ -253,7 +250,7 @@ const descendantLife = time.Minute
 // It returns the descendant's pid as /proc/self names it for the
 // descendant (the host pid when /proc is the host's).
 func leaveDescendant() (int, error) {
-	cmd := exec.Command("/proc/self/exe", "-descendant")
+	cmd := exec.Command("/proc/self/exe", "-"+probes.FlagDescendant)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return 0, fmt.Errorf("start descendant: %w", err)

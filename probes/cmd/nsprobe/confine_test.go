@@ -53,7 +53,7 @@ func TestSetnsHostRefusesEveryJoinAndAllowsTheControls(t *testing.T) {
 	requireNS(t, "user")
 	rep := runReport(t, nil, "pid", "-setns-host").report
 	for _, k := range setnsKinds {
-		if _, err := nsID("/proc/self/ns/" + k.name); err != nil {
+		if _, err := probes.StatNSID("/proc/self/ns/" + k.name); err != nil {
 			continue
 		}
 		if a := rep.Confine.Attempts["setns "+k.name]; a.Result != "EPERM" {

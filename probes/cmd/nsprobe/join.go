@@ -31,10 +31,10 @@ func (cfg *config) joining() bool { return len(cfg.join.paths) > 0 || cfg.join.p
 
 // defineJoinFlags defines -join and -join-pidfd into j.
 func defineJoinFlags(fs *flag.FlagSet, j *joinConfig) {
-	fs.Func("join", "`KIND=PATH,...` join the namespace at PATH (a /proc/PID/ns/KIND file or a bind mount of one, such as /run/netns/NAME) for each KIND before observing; user first", func(v string) error {
+	fs.Func(probes.FlagJoin, "`KIND=PATH,...` join the namespace at PATH (a /proc/PID/ns/KIND file or a bind mount of one, such as /run/netns/NAME) for each KIND before observing; user first", func(v string) error {
 		return parseJoinPaths(v, j)
 	})
-	fs.Func("join-pidfd", "`PID=KIND+KIND...` join those namespaces of process PID at once through a pidfd (Linux 5.8 or later) before observing", func(v string) error {
+	fs.Func(probes.FlagJoinPidfd, "`PID=KIND+KIND...` join those namespaces of process PID at once through a pidfd (Linux 5.8 or later) before observing", func(v string) error {
 		return parseJoinPidfd(v, j)
 	})
 }

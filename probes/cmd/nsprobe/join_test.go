@@ -59,7 +59,7 @@ func TestParseArgsRefusesJoinsItCannotHonour(t *testing.T) {
 
 func TestParseStageStatusNamesTheStepThatFailed(t *testing.T) {
 	var b bytes.Buffer
-	binary.Write(&b, binary.NativeEndian, stageRecord{Failed: 2, Errno: 1})
+	_ = binary.Write(&b, binary.NativeEndian, stageRecord{Failed: 2, Errno: 1})
 	got, err := parseStageStatus(b.Bytes(), []string{"setns into the user namespace at /a", "setns into the net namespace at /b", "fork the observer"})
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +68,7 @@ func TestParseStageStatusNamesTheStepThatFailed(t *testing.T) {
 		t.Errorf("failed = %q, want %q", got.failed, want)
 	}
 	b.Reset()
-	binary.Write(&b, binary.NativeEndian, stageRecord{Failed: 9})
+	_ = binary.Write(&b, binary.NativeEndian, stageRecord{Failed: 9})
 	if _, err := parseStageStatus(b.Bytes(), []string{"fork the observer"}); err == nil {
 		t.Error("a step beyond the stage's decoded without an error")
 	}
@@ -76,7 +76,7 @@ func TestParseStageStatusNamesTheStepThatFailed(t *testing.T) {
 
 func TestParseStageStatusReadsTheObserverAndTheStageThreads(t *testing.T) {
 	var b bytes.Buffer
-	binary.Write(&b, binary.NativeEndian, stageRecord{PID: 77})
+	_ = binary.Write(&b, binary.NativeEndian, stageRecord{PID: 77})
 	b.WriteString("12 (nsprobe) S 1 12 12 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 5 0 0")
 	got, err := parseStageStatus(b.Bytes(), []string{"fork the observer"})
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"runtime"
+
+	"github.com/nsverify/nsverify/probes"
 )
 
 // launchStaged starts the observer from a single-threaded stage that
@@ -33,11 +35,11 @@ func launchStaged(cfg *config, stdout, stderr io.Writer) int {
 	}
 	args := append([]string{os.Args[0]}, cfg.observerArgs()...)
 	if cfg.timens {
-		from, err := nsID("/proc/self/ns/time")
+		from, err := probes.StatNSID("/proc/self/ns/time")
 		if err != nil {
 			return fallback(err)
 		}
-		args = append(args, fmt.Sprintf("-timens-from=%d:%d", from.Dev, from.Ino))
+		args = append(args, "-"+probes.FlagTimensFrom+"="+from.String())
 	}
 	plan, err := newStagePlan(args, os.Environ())
 	if err != nil {

@@ -23,13 +23,6 @@ var observations = []string{"ns", "pid", "hostname", "ipc", "proc", "links", "us
 // nsKinds are the namespace kinds -parent-ns may name.
 var nsKinds = []string{"uts", "ipc", "pid", "mnt", "user", "net", "cgroup", "time"}
 
-// Limits the kernel sets: HOST_NAME_MAX for the host and domain names, and
-// IFNAMSIZ less the terminating NUL for link names.
-const (
-	maxHostnameLen = 64
-	maxLinkNameLen = 15
-)
-
 // config is the parsed command line.
 type config struct {
 	subcommand string
@@ -104,13 +97,13 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 	fs := flag.NewFlagSet("nsprobe", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	fs.Func("hostname", "set the hostname to `NAME` (at most 64 bytes) before observing; needs a new uts namespace", func(v string) error {
+	fs.Func(probes.FlagHostname, "set the hostname to `NAME` (at most 64 bytes) before observing; needs a new uts namespace", func(v string) error {
 		return checkUTSName(v, &cfg.hostname)
 	})
-	fs.Func("domainname", "set the NIS domain name to `NAME` (at most 64 bytes) before observing; needs a new uts namespace", func(v string) error {
+	fs.Func(probes.FlagDomainname, "set the NIS domain name to `NAME` (at most 64 bytes) before observing; needs a new uts namespace", func(v string) error {
 		return checkUTSName(v, &cfg.domainname)
 	})
-	fs.Func("msgq", "create a SysV message queue with key `KEY` (a non-zero 32-bit decimal integer); needs a new ipc namespace", func(v string) error {
+	fs.Func(probes.FlagMsgQueue, "create a SysV message queue with key `KEY` (a non-zero 32-bit decimal integer); needs a new ipc namespace", func(v string) error {
 		k, err := strconv.ParseInt(v, 10, 32)
 		if err != nil {
 			return errors.New("not a 32-bit decimal integer; give a non-zero key such as 4242")
@@ -121,40 +114,40 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 		cfg.msgq, cfg.msgqKey = true, int32(k)
 		return nil
 	})
-	fs.Func("mq", "create a POSIX message queue named `NAME` (no slash); needs a new ipc namespace", func(v string) error {
-		if v == "" || len(v) > 255 || strings.Contains(v, "/") {
+	fs.Func(probes.FlagMQueue, "create a POSIX message queue named `NAME` (no slash); needs a new ipc namespace", func(v string) error {
+		if v == "" || len(v) > probes.MaxMQueueNameLen || strings.Contains(v, "/") {
 			return errors.New("not a queue name; give 1 to 255 bytes without a slash, such as nsverify-q")
 		}
 		cfg.mqName = v
 		return nil
 	})
-	fs.BoolVar(&cfg.mountProc, "mount-proc", false, "make / recursively private and mount a fresh /proc; needs a new mount namespace")
-	fs.StringVar(&cfg.createFile, "create-file", "", "create an empty file at `PATH`, which must not exist, to show which id owns what the probe makes")
-	fs.Func("marker-link", "add a bridge (or, without bridges, a veth pair) named `NAME` (at most 15 bytes); needs a new net namespace", func(v string) error {
+	fs.BoolVar(&cfg.mountProc, probes.FlagMountProc, false, "make / recursively private and mount a fresh /proc; needs a new mount namespace")
+	fs.StringVar(&cfg.createFile, probes.FlagCreateFile, "", "create an empty file at `PATH`, which must not exist, to show which id owns what the probe makes")
+	fs.Func(probes.FlagMarkerLink, "add a bridge (or, without bridges, a veth pair) named `NAME` (at most 15 bytes); needs a new net namespace", func(v string) error {
 		if err := checkLinkName(v); err != nil {
 			return err
 		}
 		cfg.markerLink = v
 		return nil
 	})
-	fs.Func("parent-ns", "`KIND=DEV:INO,...` the parent's namespaces, where every action is refused", func(v string) error {
+	fs.Func(probes.FlagParentNS, "`KIND=DEV:INO,...` the parent's namespaces, where every action is refused", func(v string) error {
 		return parseParentNS(v, cfg)
 	})
-	fs.BoolVar(&cfg.timens, "timens", false, "create a time namespace, write the offsets, and observe from a process started inside it")
-	fs.Func("monotonic-offset", "with -timens: CLOCK_MONOTONIC offset of the new time namespace, a Go `DURATION` such as 168h", func(v string) error {
+	fs.BoolVar(&cfg.timens, probes.FlagTimens, false, "create a time namespace, write the offsets, and observe from a process started inside it")
+	fs.Func(probes.FlagMonotonicOffset, "with -timens: CLOCK_MONOTONIC offset of the new time namespace, a Go `DURATION` such as 168h", func(v string) error {
 		return parseOffset(v, &cfg.monotonicOffset)
 	})
-	fs.Func("boottime-offset", "with -timens: CLOCK_BOOTTIME offset of the new time namespace, a Go `DURATION` such as 216h", func(v string) error {
+	fs.Func(probes.FlagBoottimeOffset, "with -timens: CLOCK_BOOTTIME offset of the new time namespace, a Go `DURATION` such as 216h", func(v string) error {
 		return parseOffset(v, &cfg.boottimeOffset)
 	})
-	fs.Func("timens-from", "set by the launcher of -timens on the observer it starts: `DEV:INO` of the launcher's time namespace", func(v string) error {
-		id, err := parseNSID(v)
+	fs.Func(probes.FlagTimensFrom, "set by the launcher of -timens on the observer it starts: `DEV:INO` of the launcher's time namespace", func(v string) error {
+		id, err := probes.ParseNSID(v)
 		cfg.timensFrom = &id
 		return err
 	})
-	fs.BoolVar(&cfg.timensExec, "timens-exec", false, "with -timens: unshare the time namespace, write the offsets and exec the observer in place, which Linux 6.2 or later puts inside; the caller clones the probe into the pid namespace it wants")
-	fs.BoolVar(&cfg.newPID, "newpid", false, "with -timens or -join: start the observer in a new pid namespace as well, as its pid 1")
-	fs.Func("hello-fd", "say hello on the unix socket `FD` before acting, and wait for the caller's answer, so that a caller that started the probe through another program learns its pid", func(v string) error {
+	fs.BoolVar(&cfg.timensExec, probes.FlagTimensExec, false, "with -timens: unshare the time namespace, write the offsets and exec the observer in place, which Linux 6.2 or later puts inside; the caller clones the probe into the pid namespace it wants")
+	fs.BoolVar(&cfg.newPID, probes.FlagNewPID, false, "with -timens or -join: start the observer in a new pid namespace as well, as its pid 1")
+	fs.Func(probes.FlagHelloFD, "say hello on the unix socket `FD` before acting, and wait for the caller's answer, so that a caller that started the probe through another program learns its pid", func(v string) error {
 		fd, err := strconv.Atoi(v)
 		if err != nil || fd < 3 {
 			return errors.New("not a descriptor the caller passed; give 3 or more")
@@ -237,8 +230,8 @@ func checkUTSName(v string, dst *string) error {
 	if v == "" {
 		return errors.New("empty; give a name of 1 to 64 bytes")
 	}
-	if len(v) > maxHostnameLen {
-		return fmt.Errorf("%d bytes; the kernel takes at most %d, so shorten it", len(v), maxHostnameLen)
+	if len(v) > probes.MaxHostnameLen {
+		return fmt.Errorf("%d bytes; the kernel takes at most %d, so shorten it", len(v), probes.MaxHostnameLen)
 	}
 	*dst = v
 	return nil
@@ -250,8 +243,8 @@ func checkLinkName(v string) error {
 	switch {
 	case v == "":
 		return errors.New("empty; give a link name of 1 to 15 bytes")
-	case len(v) > maxLinkNameLen:
-		return fmt.Errorf("%d bytes; link names take at most %d, so shorten it", len(v), maxLinkNameLen)
+	case len(v) > probes.MaxLinkNameLen:
+		return fmt.Errorf("%d bytes; link names take at most %d, so shorten it", len(v), probes.MaxLinkNameLen)
 	case v == "." || v == "..":
 		return errors.New("not a valid link name; use letters, digits, - or _")
 	case strings.ContainsAny(v, "/: \t\n\r\v\f"):
@@ -262,31 +255,17 @@ func checkLinkName(v string) error {
 
 // parseParentNS parses "mnt=DEV:INO,uts=DEV:INO" into cfg.
 func parseParentNS(v string, cfg *config) error {
-	for part := range strings.SplitSeq(v, ",") {
-		kind, id, ok := strings.Cut(part, "=")
-		if !ok {
-			return fmt.Errorf("%q is not KIND=DEV:INO", part)
+	ids, err := probes.ParseKindNSIDs(v)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if !slices.Contains(nsKinds, id.Kind) {
+			return fmt.Errorf("unknown namespace kind %q; use one of %s", id.Kind, strings.Join(nsKinds, " "))
 		}
-		if !slices.Contains(nsKinds, kind) {
-			return fmt.Errorf("unknown namespace kind %q; use one of %s", kind, strings.Join(nsKinds, " "))
-		}
-		nsid, err := parseNSID(id)
-		if err != nil {
-			return err
-		}
-		cfg.addParent(kind, nsid)
+		cfg.addParent(id.Kind, id.ID)
 	}
 	return nil
-}
-
-func parseNSID(s string) (probes.NSID, error) {
-	dev, ino, ok := strings.Cut(s, ":")
-	d, err1 := strconv.ParseUint(dev, 10, 64)
-	i, err2 := strconv.ParseUint(ino, 10, 64)
-	if !ok || err1 != nil || err2 != nil {
-		return probes.NSID{}, fmt.Errorf("%q is not DEV:INO (decimal device and inode of a /proc/PID/ns file, as stat -L -c %%d:%%i prints them)", s)
-	}
-	return probes.NSID{Dev: d, Ino: i}, nil
 }
 
 func (cfg *config) addParent(kind string, id probes.NSID) {

@@ -13,7 +13,6 @@ import (
 	"maps"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,6 +23,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/nsverify/nsverify/internal/testbuild"
 	"github.com/nsverify/nsverify/probes"
 	"github.com/nsverify/nsverify/spawn"
 )
@@ -39,30 +39,12 @@ func TestMain(m *testing.M) {
 }
 
 func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "nsprobe-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "make temp dir:", err)
+	var err error
+	if probePath, err = testbuild.Static(context.Background(), testbuild.Probe); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	// A process in a new user namespace has no capability over the host's
-	// files: the directory and the binary must be open to others.
-	if err := os.Chmod(dir, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, "chmod temp dir:", err)
-		return 1
-	}
-	probePath = filepath.Join(dir, "nsprobe")
-	build := exec.Command("go", "build", "-o", probePath, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build nsprobe (needs the go command on PATH):", err)
-		return 1
-	}
-	if err := os.Chmod(probePath, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, "chmod nsprobe:", err)
-		return 1
-	}
+	defer func() { _ = testbuild.Remove(probePath) }()
 	return m.Run()
 }
 
@@ -171,16 +153,14 @@ func ownNS(t *testing.T) map[string]probes.NSID {
 	}
 	ids := map[string]probes.NSID{}
 	for _, e := range entries {
-		var st unix.Stat_t
-		if err := unix.Stat("/proc/self/ns/"+e.Name(), &st); err != nil {
+		id, err := probes.StatNSID("/proc/self/ns/" + e.Name())
+		if err != nil {
 			t.Fatalf("stat own %s namespace: %v", e.Name(), err)
 		}
-		ids[e.Name()] = probes.NSID{Dev: st.Dev, Ino: st.Ino}
+		ids[e.Name()] = id
 	}
 	return ids
 }
-
-func nsArg(id probes.NSID) string { return fmt.Sprintf("%d:%d", id.Dev, id.Ino) }
 
 // host is what the tests read of the host around a probe.
 type host struct {
@@ -337,10 +317,10 @@ func TestActionsStayInsideNewNamespaces(t *testing.T) {
 	t.Cleanup(func() { removeLeaks(t, key, link) })
 
 	own := ownNS(t)
-	parents := fmt.Sprintf("uts=%s,ipc=%s,net=%s", nsArg(own["uts"]), nsArg(own["ipc"]), nsArg(own["net"]))
+	parents := fmt.Sprintf("uts=%s,ipc=%s,net=%s", own["uts"].String(), own["ipc"].String(), own["net"].String())
 	attr := &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWNET}
 	rep := runReport(t, attr, "-hostname", name, "-msgq", strconv.Itoa(int(key)), "-mount-proc", "-marker-link", link,
-		"-parent-ns", "mnt="+nsArg(own["mnt"]), "-parent-ns", parents).report
+		"-parent-ns", "mnt="+own["mnt"].String(), "-parent-ns", parents).report
 
 	if len(rep.Errors) != 0 {
 		t.Errorf("errors: %v", rep.Errors)
@@ -362,8 +342,8 @@ func TestActionsStayInsideNewNamespaces(t *testing.T) {
 		t.Errorf("proc = %+v, want only pid 1", rep.Proc)
 	}
 	// A bridge, or a veth pair where the kernel has no bridge.
-	if rep.Links == nil || !(slices.Equal(rep.Links.Names, []string{"lo", link}) ||
-		slices.Equal(rep.Links.Names, sorted("lo", link, peerName(link)))) {
+	if rep.Links == nil || !slices.Equal(rep.Links.Names, []string{"lo", link}) &&
+		!slices.Equal(rep.Links.Names, sorted("lo", link, peerName(link))) {
 		t.Errorf("links = %+v, want lo and %s only", rep.Links, link)
 	}
 	for _, kind := range []string{"uts", "ipc", "mnt", "pid_for_children", "net"} {
@@ -448,8 +428,8 @@ func removeLeaks(t *testing.T, key int32, link string) {
 			continue
 		}
 		t.Errorf("removing the queue %d a probe left on the host", key)
-		if _, _, errno := unix.Syscall(unix.SYS_MSGCTL, uintptr(q.ID), unix.IPC_RMID, 0); errno != 0 {
-			t.Errorf("remove queue %d: %v", key, errno)
+		if err := probes.MsgRemove(q.ID); err != nil {
+			t.Errorf("remove queue %d: %v", key, err)
 		}
 	}
 }
@@ -482,7 +462,7 @@ func TestMountProcIsRefusedOutsideANewMountNamespace(t *testing.T) {
 		check(t, "mount proc: refused: ", "-mount-proc")
 	})
 	t.Run("in the parent's named by -parent-ns", func(t *testing.T) {
-		check(t, "mount proc: refused: not in a new mount namespace", "-mount-proc", "-parent-ns", "mnt="+nsArg(own["mnt"]))
+		check(t, "mount proc: refused: not in a new mount namespace", "-mount-proc", "-parent-ns", "mnt="+own["mnt"].String())
 	})
 	// With no parent given, only init's namespace tells; these run in the
 	// helper's namespaces, never the host's.
@@ -520,8 +500,8 @@ const (
 )
 
 func helper(mode, probe, parentMnt string, args []string) int {
-	var st unix.Stat_t
-	if err := unix.Stat("/proc/self/ns/mnt", &st); err != nil || parentMnt == "" || nsArg(probes.NSID{Dev: st.Dev, Ino: st.Ino}) == parentMnt {
+	own, err := probes.StatNSID("/proc/self/ns/mnt")
+	if err != nil || parentMnt == "" || own.String() == parentMnt {
 		fmt.Fprintf(os.Stderr, "helper: not in a new mount namespace (%v); refusing to mount anything\n", err)
 		return 3
 	}
@@ -569,7 +549,7 @@ func runInHelper(t *testing.T, mode string, args ...string) probeRun {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/proc/self/exe", args...)
-	cmd.Env = append(os.Environ(), helperEnv+"="+mode, helperProbeEnv+"="+probePath, helperMntEnv+"="+nsArg(ownNS(t)["mnt"]))
+	cmd.Env = append(os.Environ(), helperEnv+"="+mode, helperProbeEnv+"="+probePath, helperMntEnv+"="+ownNS(t)["mnt"].String())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS | unix.CLONE_NEWPID, Pdeathsig: syscall.SIGKILL}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -772,7 +752,7 @@ func TestAUserNamespaceWithoutPIDCannotMountProc(t *testing.T) {
 		UidMappings: rootMap,
 		GidMappings: rootMap,
 	}
-	rep := runReport(t, attr, "-mount-proc", "-parent-ns", "mnt="+nsArg(own["mnt"])+",user="+nsArg(own["user"])).report
+	rep := runReport(t, attr, "-mount-proc", "-parent-ns", "mnt="+own["mnt"].String()+",user="+own["user"].String()).report
 	// The new mount namespace is the probe's own, but the pid namespace
 	// /proc would show belongs to the host's user namespace, where the
 	// probe has no capability: the kernel refuses, the probe reports it.

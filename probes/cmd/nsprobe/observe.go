@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -53,20 +52,6 @@ func observe(name string, r *probes.Report) {
 	}
 }
 
-// nsID returns the identity of the namespace file at path (following the
-// link): the device and inode of its nsfs file.
-func nsID(path string) (probes.NSID, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return probes.NSID{}, fmt.Errorf("stat namespace: %w", err)
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return probes.NSID{}, fmt.Errorf("stat namespace %s: no device and inode", path)
-	}
-	return probes.NSID{Dev: st.Dev, Ino: st.Ino}, nil
-}
-
 // observeNS records every entry of /proc/self/ns (pid_for_children and
 // time_for_children included); a kind the kernel lacks is absent there and
 // so from the report. One entry that cannot be read does not hide the
@@ -78,7 +63,7 @@ func observeNS(r *probes.Report) error {
 	}
 	var errs []error
 	for _, e := range entries {
-		id, err := nsID("/proc/self/ns/" + e.Name())
+		id, err := probes.StatNSID("/proc/self/ns/" + e.Name())
 		if err != nil {
 			errs = append(errs, fmt.Errorf("read %s namespace: %w", e.Name(), err))
 			continue

@@ -9,10 +9,11 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/probes"
 )
 
 // addTimensSteps adds to the stage what makes a time namespace with
@@ -55,7 +56,7 @@ func observeInPlace(cfg *config, stdout, stderr io.Writer, why error) int {
 // namespace than the launcher was, and observes.
 func observeAfterExec(cfg *config, stdout, stderr io.Writer) int {
 	r := run(cfg)
-	own, err := nsID("/proc/self/ns/time")
+	own, err := probes.StatNSID("/proc/self/ns/time")
 	switch {
 	case err != nil:
 		fail(r, "clock", fmt.Errorf("check time namespace: %w", err))
@@ -97,34 +98,34 @@ func (cfg *config) observerArgs() []string {
 		args = append(args, cfg.subcommand)
 	}
 	if cfg.hostname != "" {
-		args = append(args, "-hostname="+cfg.hostname)
+		args = append(args, "-"+probes.FlagHostname+"="+cfg.hostname)
 	}
 	if cfg.domainname != "" {
-		args = append(args, "-domainname="+cfg.domainname)
+		args = append(args, "-"+probes.FlagDomainname+"="+cfg.domainname)
 	}
 	if cfg.msgq {
-		args = append(args, "-msgq="+strconv.FormatInt(int64(cfg.msgqKey), 10))
+		args = append(args, "-"+probes.FlagMsgQueue+"="+strconv.FormatInt(int64(cfg.msgqKey), 10))
 	}
 	if cfg.mqName != "" {
-		args = append(args, "-mq="+cfg.mqName)
+		args = append(args, "-"+probes.FlagMQueue+"="+cfg.mqName)
 	}
 	if cfg.mountProc {
-		args = append(args, "-mount-proc")
+		args = append(args, "-"+probes.FlagMountProc)
 	}
 	if cfg.createFile != "" {
-		args = append(args, "-create-file="+cfg.createFile)
+		args = append(args, "-"+probes.FlagCreateFile+"="+cfg.createFile)
 	}
 	if cfg.markerLink != "" {
-		args = append(args, "-marker-link="+cfg.markerLink)
+		args = append(args, "-"+probes.FlagMarkerLink+"="+cfg.markerLink)
 	}
 	if len(cfg.parentNS) > 0 {
-		var parts []string
+		var ids []probes.KindNSID
 		for _, kind := range slices.Sorted(maps.Keys(cfg.parentNS)) {
 			for _, id := range cfg.parentNS[kind] {
-				parts = append(parts, fmt.Sprintf("%s=%d:%d", kind, id.Dev, id.Ino))
+				ids = append(ids, probes.KindNSID{Kind: kind, ID: id})
 			}
 		}
-		args = append(args, "-parent-ns="+strings.Join(parts, ","))
+		args = append(args, "-"+probes.FlagParentNS+"="+probes.FormatKindNSIDs(ids))
 	}
 	return args
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/probes"
 )
 
 // timensExecFailed says why the exec in place of -timens-exec did not
@@ -50,7 +52,7 @@ func execIntoTimens(cfg *config) error {
 	if unix.Gettid() != unix.Getpid() {
 		return errors.New("unshare time namespace: the launcher is not on its main thread, whose time namespace for children timens_offsets sets")
 	}
-	from, err := nsID("/proc/self/ns/time")
+	from, err := probes.StatNSID("/proc/self/ns/time")
 	if err != nil {
 		return err
 	}
@@ -66,7 +68,7 @@ func execIntoTimens(cfg *config) error {
 		return fmt.Errorf("write timens_offsets: %w", err)
 	}
 	args := append([]string{os.Args[0]}, cfg.observerArgs()...)
-	args = append(args, fmt.Sprintf("-timens-from=%d:%d", from.Dev, from.Ino), "-timens-exec")
+	args = append(args, "-"+probes.FlagTimensFrom+"="+from.String(), "-"+probes.FlagTimensExec)
 	return fmt.Errorf("exec the observer: %w", unix.Exec(exe, args, os.Environ()))
 }
 

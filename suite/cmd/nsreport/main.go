@@ -81,7 +81,7 @@ func parse(fl *flag.FlagSet, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return fmt.Errorf("%w: %s: %v", errUsage, fl.Name(), err)
+		return fmt.Errorf("%w: %s: %w", errUsage, fl.Name(), err)
 	}
 	return nil
 }

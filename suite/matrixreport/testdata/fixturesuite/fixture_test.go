@@ -27,7 +27,7 @@ func present(k spawn.Kind) bool {
 
 func namespaces() map[string]probes.NSID {
 	ns := map[string]probes.NSID{}
-	for i, k := range spawn.Kinds {
+	for i, k := range spawn.All.Kinds() {
 		if present(k) {
 			ns[string(k)] = probes.NSID{Dev: 4, Ino: uint64(4026531835 + i)}
 		}
