@@ -68,3 +68,17 @@ func RootMap(outside uint32) []IDMap { return []IDMap{{Inside: 0, Outside: outsi
 func CallerMaps() (uid, gid []IDMap) {
 	return RootMap(uint32(os.Geteuid())), RootMap(uint32(os.Getegid()))
 }
+
+// mapsOrCaller returns the maps opts give, or, where it gives none, the
+// caller's (CallerMaps): what a new user namespace of the child gets.
+func mapsOrCaller(opts Options) (uid, gid []IDMap) {
+	uid, gid = opts.UIDMap, opts.GIDMap
+	callerUID, callerGID := CallerMaps()
+	if len(uid) == 0 {
+		uid = callerUID
+	}
+	if len(gid) == 0 {
+		gid = callerGID
+	}
+	return uid, gid
+}

@@ -361,19 +361,6 @@ func (l *Launcher) BareCommand(set Set, probe string) (argv []string, done func(
 	return l.launcherArgv(opts, nil)
 }
 
-// mapsOrCaller returns the maps opts give, or the caller's.
-func mapsOrCaller(opts Options) (uid, gid []IDMap) {
-	uid, gid = opts.UIDMap, opts.GIDMap
-	callerUID, callerGID := CallerMaps()
-	if len(uid) == 0 {
-		uid = callerUID
-	}
-	if len(gid) == 0 {
-		gid = callerGID
-	}
-	return uid, gid
-}
-
 // cgroupPathOf returns the path of a cgroup v2 directory within its
 // hierarchy, as an OCI runtime's cgroupsPath names it.
 func cgroupPathOf(dir string) (string, error) {

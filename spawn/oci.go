@@ -111,14 +111,7 @@ func ociBundleConfig(opts Options, rootfs string, args []string, caps []string, 
 		c.Linux.Namespaces = append(c.Linux.Namespaces, ociNamespace{Type: ociNamespaceTypes[k]})
 	}
 	if set.Has(User) {
-		uid, gid := opts.UIDMap, opts.GIDMap
-		callerUID, callerGID := CallerMaps()
-		if len(uid) == 0 {
-			uid = callerUID
-		}
-		if len(gid) == 0 {
-			gid = callerGID
-		}
+		uid, gid := mapsOrCaller(opts)
 		c.Linux.UIDMappings, c.Linux.GIDMappings = ociMappings(uid), ociMappings(gid)
 	}
 	if set.Has(Time) && (opts.Actions.MonotonicOffset != 0 || opts.Actions.BoottimeOffset != 0) {

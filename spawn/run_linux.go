@@ -65,14 +65,7 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 	// the clone would never return, and a set whose user flag went missing
 	// would hang the suite instead of failing on the user kind.
 	if attr.Cloneflags&unix.CLONE_NEWUSER != 0 {
-		uidMap, gidMap := opts.UIDMap, opts.GIDMap
-		callerUID, callerGID := CallerMaps()
-		if len(uidMap) == 0 {
-			uidMap = callerUID
-		}
-		if len(gidMap) == 0 {
-			gidMap = callerGID
-		}
+		uidMap, gidMap := mapsOrCaller(opts)
 		seam := testseam.UserNSFrom(ctx)
 		if !seam.NoMaps {
 			attr.UidMappings = toSysProcIDMaps(uidMap)

@@ -5,6 +5,7 @@ package suite
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/onsi/gomega"
 
@@ -63,4 +64,27 @@ func setUpBench(b *testing.B) (runCleanups func(), entryBytes *int) {
 	deferCleanup = func(f func()) { cleanups = append(cleanups, f) }
 	return runCleanups, entryBytes
 
+}
+
+// measureAgainstFloor times, per pass of b, floor(set) and then matrix(set)
+// over sets, and reports both per pass and their ratio.
+func measureAgainstFloor(b *testing.B, sets []spawn.Set, floor, matrix func(spawn.Set)) {
+	var floorTime, matrixTime time.Duration
+	for b.Loop() {
+		start := time.Now()
+		for _, set := range sets {
+			floor(set)
+		}
+		floorTime += time.Since(start)
+		start = time.Now()
+		for _, set := range sets {
+			matrix(set)
+		}
+		matrixTime += time.Since(start)
+	}
+	passes := float64(b.N)
+	b.ReportMetric(float64(len(sets)), "sets/pass")
+	b.ReportMetric(float64(floorTime.Milliseconds())/passes, "floor-ms/pass")
+	b.ReportMetric(float64(matrixTime.Milliseconds())/passes, "matrix-ms/pass")
+	b.ReportMetric(float64(matrixTime)/float64(floorTime), "matrix/floor")
 }

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/nsverify/nsverify/spawn"
 )
@@ -61,30 +60,14 @@ func BenchmarkLaunchers(b *testing.B) {
 			if !l.Builtin() {
 				launcher = l
 			}
-			var floor, matrix time.Duration
-			for b.Loop() {
-				start := time.Now()
-				for _, set := range sets {
-					if l.Builtin() {
-						bareExec(b, set)
-					} else {
-						bareLaunch(b, l, set)
-					}
-				}
-				floor += time.Since(start)
-
-				start = time.Now()
-				for _, set := range sets {
-					VerifySet(ctx, set, launcher)
-					runCleanups()
-				}
-				matrix += time.Since(start)
+			floor := func(set spawn.Set) { bareLaunch(b, l, set) }
+			if l.Builtin() {
+				floor = func(set spawn.Set) { bareExec(b, set) }
 			}
-			passes := float64(b.N)
-			b.ReportMetric(float64(len(sets)), "sets/pass")
-			b.ReportMetric(float64(floor.Milliseconds())/passes, "floor-ms/pass")
-			b.ReportMetric(float64(matrix.Milliseconds())/passes, "matrix-ms/pass")
-			b.ReportMetric(float64(matrix)/float64(floor), "matrix/floor")
+			measureAgainstFloor(b, sets, floor, func(set spawn.Set) {
+				VerifySet(ctx, set, launcher)
+				runCleanups()
+			})
 		})
 	}
 }

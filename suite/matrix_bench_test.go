@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/nsverify/nsverify/spawn"
 )
@@ -44,28 +43,12 @@ func BenchmarkMatrix(b *testing.B) {
 		b.Run(fmt.Sprintf("idle=%d", idle), func(b *testing.B) {
 			stop := idleProcesses(b, idle)
 			defer stop()
-			var floor, matrix time.Duration
 			*entryBytes = 0
-			for b.Loop() {
-				start := time.Now()
-				for _, set := range sets {
-					bareExec(b, set)
-				}
-				floor += time.Since(start)
-
-				start = time.Now()
-				for _, set := range sets {
-					VerifySet(ctx, set, nil)
-					runCleanups()
-				}
-				matrix += time.Since(start)
-			}
-			passes := float64(b.N)
-			b.ReportMetric(float64(len(sets)), "sets/pass")
-			b.ReportMetric(float64(floor.Milliseconds())/passes, "floor-ms/pass")
-			b.ReportMetric(float64(matrix.Milliseconds())/passes, "matrix-ms/pass")
-			b.ReportMetric(float64(matrix)/float64(floor), "matrix/floor")
-			b.ReportMetric(float64(*entryBytes)/passes/float64(len(sets)), "bytes/spec")
+			measureAgainstFloor(b, sets, func(set spawn.Set) { bareExec(b, set) }, func(set spawn.Set) {
+				VerifySet(ctx, set, nil)
+				runCleanups()
+			})
+			b.ReportMetric(float64(*entryBytes)/float64(b.N)/float64(len(sets)), "bytes/spec")
 		})
 	}
 }

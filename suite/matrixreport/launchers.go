@@ -85,18 +85,13 @@ func CombineLaunchers(w io.Writer, ms []*Matrix) error {
 	}
 	fmt.Fprintf(bw, "\nEach cell gives the kinds %s in that order: I isolated, S shared, i and s the same judged by identity alone, - skipped (not checked), F failed; n/a: the launcher cannot express the set; [n] points to a note. **Bold**: unlike the built-in launcher's.\n\n", strings.Join(kindNames, " "))
 
-	bySet := make([]map[string]Row, len(ms))
-	present := map[spawn.Set]bool{}
+	names := make([]string, len(ms))
 	for i, m := range ms {
-		bySet[i] = make(map[string]Row, len(m.Rows))
-		for _, r := range m.Rows {
-			set, err := spawn.ParseSet(r.Set)
-			if err != nil {
-				return fmt.Errorf("combine launchers: row of %s: %w", launcherName(m), err)
-			}
-			bySet[i][set.String()] = r
-			present[set] = true
-		}
+		names[i] = launcherName(m)
+	}
+	bySet, present, err := indexRows(ms, names)
+	if err != nil {
+		return fmt.Errorf("combine launchers: %w", err)
 	}
 	header := []string{"set"}
 	for _, m := range ms {

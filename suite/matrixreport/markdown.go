@@ -215,20 +215,9 @@ func Combine(w io.Writer, ms []*Matrix) error {
 		}
 	}
 
-	// Index every machine's rows by set, and order the union of sets as
-	// the suite does.
-	bySet := make([]map[string]Row, len(ms))
-	order := map[spawn.Set]string{}
-	for i, m := range ms {
-		bySet[i] = make(map[string]Row, len(m.Rows))
-		for _, r := range m.Rows {
-			set, err := spawn.ParseSet(r.Set)
-			if err != nil {
-				return fmt.Errorf("combine matrices: row of %s: %w", names[i], err)
-			}
-			bySet[i][set.String()] = r
-			order[set] = set.String()
-		}
+	bySet, order, err := indexRows(ms, names)
+	if err != nil {
+		return fmt.Errorf("combine matrices: %w", err)
 	}
 
 	bw := bufio.NewWriter(w)
@@ -254,10 +243,10 @@ func Combine(w io.Writer, ms []*Matrix) error {
 	writeRow(bw, header)
 	writeRow(bw, slices.Repeat([]string{"---"}, len(header)))
 	for _, set := range spawn.PowerSet(spawn.All) {
-		name, ok := order[set]
-		if !ok {
+		if !order[set] {
 			continue
 		}
+		name := set.String()
 		cells := []string{"`" + name + "`"}
 		var codes []string
 		for i := range ms {
@@ -285,6 +274,25 @@ func Combine(w io.Writer, ms []*Matrix) error {
 		return fmt.Errorf("write combined Markdown: %w", err)
 	}
 	return nil
+}
+
+// indexRows indexes each matrix's rows by set (as spawn prints it), and
+// says which sets any of them has; names name the matrices in errors.
+func indexRows(ms []*Matrix, names []string) (bySet []map[string]Row, present map[spawn.Set]bool, err error) {
+	bySet = make([]map[string]Row, len(ms))
+	present = map[spawn.Set]bool{}
+	for i, m := range ms {
+		bySet[i] = make(map[string]Row, len(m.Rows))
+		for _, r := range m.Rows {
+			set, err := spawn.ParseSet(r.Set)
+			if err != nil {
+				return nil, nil, fmt.Errorf("row of %s: %w", names[i], err)
+			}
+			bySet[i][set.String()] = r
+			present[set] = true
+		}
+	}
+	return bySet, present, nil
 }
 
 // compactCode is a row as one letter per kind.
