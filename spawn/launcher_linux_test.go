@@ -104,3 +104,23 @@ func TestRuntimeMessage(t *testing.T) {
 		t.Errorf("crun: %q", got)
 	}
 }
+
+// TestFindLauncherSaysWhyNot: an unknown launcher is an error; a missing
+// program is a launcher that refuses, with a reason a user can act on.
+func TestFindLauncherSaysWhyNot(t *testing.T) {
+	if _, err := FindLauncher("docker", "", probePath); err == nil || !strings.Contains(err.Error(), `unknown launcher "docker"`) {
+		t.Errorf("FindLauncher(docker): %v", err)
+	}
+	l, err := FindLauncher(LauncherBwrap, "/nonexistent/bwrap", probePath)
+	if err != nil || !strings.Contains(l.Refused, "/nonexistent/bwrap --version failed") {
+		t.Errorf("a bwrap that is not there: %+v, %v", l, err)
+	}
+	if ok, reason := l.Expresses(Options{Set: SetOf(MNT)}); ok || reason != l.Refused {
+		t.Errorf("a refused launcher expresses mnt: %v %q", ok, reason)
+	}
+	t.Setenv("PATH", t.TempDir())
+	l, err = FindLauncher(LauncherCrun, "", probePath)
+	if err != nil || !strings.Contains(l.Refused, "crun is not on PATH; install it (package crun)") {
+		t.Errorf("crun off PATH: %+v, %v", l, err)
+	}
+}
