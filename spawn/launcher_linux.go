@@ -203,6 +203,11 @@ type ociBundle struct {
 	dir, state, id string
 	argv           []string
 	runtime        string
+	// cgroupsPath is where the runtime puts the container: the caller's,
+	// or one of the bundle's own, which remove takes away should the
+	// runtime leave it (a container that failed to start may).
+	cgroupsPath string
+	ownCgroup   bool
 }
 
 // newBundle writes a bundle whose container runs the probe with args as
@@ -213,8 +218,11 @@ func (l *Launcher) newBundle(opts Options, args []string, cgroupsPath string, pr
 	if err != nil {
 		return nil, fmt.Errorf("make bundle: %w", err)
 	}
-	b := &ociBundle{dir: dir, state: filepath.Join(dir, "state"), id: "nsverify-" + randomHex(8), runtime: l.Path}
-	data, err := ociBundleConfig(opts, l.rootfs, args, ociCaps(), cgroupsPath)
+	b := &ociBundle{dir: dir, state: filepath.Join(dir, "state"), id: "nsverify-" + randomHex(8), runtime: l.Path, cgroupsPath: cgroupsPath}
+	if cgroupsPath == "" {
+		b.cgroupsPath, b.ownCgroup = "/"+b.id, true
+	}
+	data, err := ociBundleConfig(opts, l.rootfs, args, ociCaps(), b.cgroupsPath)
 	if err == nil {
 		err = os.WriteFile(filepath.Join(dir, "config.json"), data, 0o644)
 	}
