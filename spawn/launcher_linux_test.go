@@ -29,8 +29,8 @@ func findOrSkip(t *testing.T, name string) *Launcher {
 	return l
 }
 
-// TestLaunchersStartTheProbeInTheirSet runs the probe through each
-// launcher in a set it expresses and checks the host learns the probe's
+// TestLaunchersStartTheProbeInTheirSet runs the probe through unshare and
+// bwrap in a set they express and checks the host learns the probe's
 // pid from its hello while the probe is alive, and the probe is in the
 // namespaces asked for and not in the others.
 func TestLaunchersStartTheProbeInTheirSet(t *testing.T) {
@@ -43,7 +43,11 @@ func TestLaunchersStartTheProbeInTheirSet(t *testing.T) {
 		}
 		self[string(k)] = link
 	}
-	for _, name := range []string{LauncherUnshare, LauncherBwrap, LauncherRunc, LauncherCrun} {
+	// Not the OCI runtimes: runc bind-mounts its binary on the host for a
+	// moment at every start, and `go test ./...` runs this package beside
+	// the suite, whose mount oracles would see it. The suite's matrix runs
+	// them, alone.
+	for _, name := range []string{LauncherUnshare, LauncherBwrap} {
 		t.Run(name, func(t *testing.T) {
 			l := findOrSkip(t, name)
 			set := SetOf(UTS, PID, MNT)
