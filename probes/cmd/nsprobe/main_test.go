@@ -580,22 +580,7 @@ func TestTimeOffsetsShiftTheObserversClocks(t *testing.T) {
 			monoBefore, bootBefore := clockNow(t, unix.CLOCK_MONOTONIC), clockNow(t, unix.CLOCK_BOOTTIME)
 			r := runReport(t, nil, args...)
 			rep := r.report
-			if rep.Clock == nil {
-				t.Fatalf("no clocks; errors: %v", rep.Errors)
-			}
-			for _, c := range []struct {
-				name        string
-				got, before time.Duration
-				offset      time.Duration
-			}{
-				{"monotonic", time.Duration(rep.Clock.MonotonicNS), monoBefore, mono},
-				{"boottime", time.Duration(rep.Clock.BoottimeNS), bootBefore, boot},
-			} {
-				shift := c.got - c.before
-				if shift < c.offset-time.Second || shift >= c.offset+time.Minute {
-					t.Errorf("the observer's %s clock is %s ahead of the host's, want %s", c.name, shift, c.offset)
-				}
-			}
+			expectShifted(t, rep, monoBefore, bootBefore, mono, boot)
 			if rep.Launcher == nil || rep.Actions["timens"] == "" {
 				t.Fatalf("launcher = %+v, actions = %v; want the observer started by the launcher, inside the namespace", rep.Launcher, rep.Actions)
 			}
@@ -642,22 +627,7 @@ func TestTimeOffsetsShiftTheClocksOfAnObserverExecdInPlace(t *testing.T) {
 			monoBefore, bootBefore := clockNow(t, unix.CLOCK_MONOTONIC), clockNow(t, unix.CLOCK_BOOTTIME)
 			r := runReport(t, attr, "-timens", "-timens-exec", "-monotonic-offset", mono.String(), "-boottime-offset", boot.String())
 			rep := r.report
-			if rep.Clock == nil {
-				t.Fatalf("no clocks; errors: %v", rep.Errors)
-			}
-			for _, c := range []struct {
-				name        string
-				got, before time.Duration
-				offset      time.Duration
-			}{
-				{"monotonic", time.Duration(rep.Clock.MonotonicNS), monoBefore, mono},
-				{"boottime", time.Duration(rep.Clock.BoottimeNS), bootBefore, boot},
-			} {
-				shift := c.got - c.before
-				if shift < c.offset-time.Second || shift >= c.offset+time.Minute {
-					t.Errorf("the observer's %s clock is %s ahead of the host's, want %s", c.name, shift, c.offset)
-				}
-			}
+			expectShifted(t, rep, monoBefore, bootBefore, mono, boot)
 			if rep.Launcher != nil || !strings.Contains(rep.Actions["timens"], "exec") {
 				t.Errorf("launcher = %+v, actions = %v; want the probe exec'd in place, inside the namespace", rep.Launcher, rep.Actions)
 			}
@@ -784,4 +754,26 @@ func TestAUserNamespaceWithoutPIDCannotMountProc(t *testing.T) {
 func sorted(s ...string) []string {
 	slices.Sort(s)
 	return s
+}
+
+// expectShifted checks that rep's clocks read ahead of the host's, read
+// just before it (monoBefore, bootBefore), by the offsets given.
+func expectShifted(t *testing.T, rep *probes.Report, monoBefore, bootBefore, mono, boot time.Duration) {
+	t.Helper()
+	if rep.Clock == nil {
+		t.Fatalf("no clocks; errors: %v", rep.Errors)
+	}
+	for _, c := range []struct {
+		name        string
+		got, before time.Duration
+		offset      time.Duration
+	}{
+		{"monotonic", time.Duration(rep.Clock.MonotonicNS), monoBefore, mono},
+		{"boottime", time.Duration(rep.Clock.BoottimeNS), bootBefore, boot},
+	} {
+		shift := c.got - c.before
+		if shift < c.offset-time.Second || shift >= c.offset+time.Minute {
+			t.Errorf("the observer's %s clock is %s ahead of the host's, want %s", c.name, shift, c.offset)
+		}
+	}
 }
