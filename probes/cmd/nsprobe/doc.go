@@ -51,6 +51,12 @@
 // observer is the process its caller started, in the pid namespace it was
 // cloned into (so not with -newpid), and no launcher is reported.
 //
+// -hello-fd FD is for a probe that another program (unshare, bwrap, an
+// OCI runtime) started for the caller: before it acts, the probe sends one
+// byte on the unix socket FD, to which the kernel attaches its credentials
+// with its pid as the caller's pid namespace sees it, and waits for the
+// caller's answer, so that the caller can look at it from outside, alive.
+//
 // -join KIND=PATH,... joins existing namespaces before observing, from the
 // same kind of stage: a /proc/PID/ns/KIND file or a bind mount of one
 // (/run/netns/NAME) per kind, opened before the fork, one setns each in
