@@ -235,21 +235,16 @@ func singleRootMap(opts Options, how string) (bool, string) {
 	return true, ""
 }
 
-// probePID is the pid and parent pid the probe has inside a new pid
-// namespace the launcher makes: bwrap, unless given --as-pid-1, keeps
-// itself as pid 1, a reaper, and runs the command as pid 2.
-func (l *Launcher) probePID() (pid, ppid int) {
-	if l != nil && l.Name == LauncherBwrap {
-		return 2, 1
-	}
-	return 1, 0
-}
-
 // ProbePIDInside is the pid and parent pid the probe has inside a new pid
 // namespace l makes, and the pids a fresh /proc there lists: the
 // launcher's documented behaviour, which the oracles expect of it alone.
 func (l *Launcher) ProbePIDInside() (pid, ppid int, listed []int) {
-	pid, ppid = l.probePID()
+	// bwrap, unless given --as-pid-1, stays in the new pid namespace as
+	// its pid 1, a reaper, and runs the command as pid 2.
+	pid, ppid = 1, 0
+	if l != nil && l.Name == LauncherBwrap {
+		pid, ppid = 2, 1
+	}
 	for p := 1; p <= pid; p++ {
 		listed = append(listed, p)
 	}

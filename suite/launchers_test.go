@@ -99,16 +99,13 @@ func runsAlone(launcher string) bool {
 	return launcher == spawn.LauncherRunc || launcher == spawn.LauncherCrun
 }
 
-// launcherInfo is one launcher in the "launchers" report entry.
-type launcherInfo = matrixreport.LauncherInfo
-
 // launcherEntry describes the found launchers for the report and prints
 // them after the preflight.
-func launcherEntry(w io.Writer) []launcherInfo {
-	var infos []launcherInfo
+func launcherEntry(w io.Writer) []matrixreport.LauncherInfo {
+	var infos []matrixreport.LauncherInfo
 	for _, c := range chosenLaunchers {
 		l := launchers[c.name]
-		info := launcherInfo{Name: l.Name, Path: l.Path, Version: l.Version, Refused: l.Refused}
+		info := matrixreport.LauncherInfo{Name: l.Name, Path: l.Path, Version: l.Version, Refused: l.Refused}
 		refused := l.RefusedKinds()
 		for _, k := range slices.Sorted(maps.Keys(refused)) {
 			info.RefusedKinds = append(info.RefusedKinds, fmt.Sprintf("%s: %s", k, refused[k]))

@@ -63,7 +63,7 @@ exec ` + real + ` "$@"
 
 var _ = Describe("a launcher that lies", Label("launchers"), func() {
 
-	DescribeTable("running matrix entries through unshare that silently drops one kind fails every set with that kind, naming it",
+	DescribeTable("matrix entries run through unshare that silently drops one kind each fail first on that kind",
 		func(ctx SpecContext, kind spawn.Kind) {
 			real, err := exec.LookPath("unshare")
 			if err != nil {
