@@ -8,8 +8,11 @@
 // each fact in one place: a namespace's identity and its "dev:ino" text
 // (NSID, ParseNSID, StatNSID, and "kind=dev:ino,…" lists), a mount's
 // propagation (Propagation), SysV queues (MsgGet, MsgRemove), the owner and
-// parent ioctls (OwnerOf, ParentOf), and the probe's flag names and the
-// kernel's limits on what it is asked to make (flags.go).
+// parent ioctls (OwnerOf, ParentOf), a time namespace's offsets
+// (FormatTimensOffsets, ParseTimensOffsets), the raw fork of a Go process
+// that the probe's stages and spawn make (rawfork_linux.go), and the
+// probe's flag names and the kernel's limits on what it is asked to make
+// (flags.go).
 //
 // The parsers read from an io.Reader so that their tests run on fixture text
 // without privilege; only the probe binary itself (probes/cmd/nsprobe) reads

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // ParseSysvIPC parses /proc/sysvipc/msg, shm or sem: a header line (whose
@@ -190,53 +189,6 @@ func ParseCapEff(r io.Reader) (string, error) {
 		return "", fmt.Errorf("read status: %w", err)
 	}
 	return "", errors.New("parse status: no CapEff line")
-}
-
-// ParseTimensOffsets parses /proc/PID/timens_offsets: one line per clock,
-// "<clock> <seconds> <nanoseconds>", with the clock named as the kernel
-// prints it ("monotonic", "boottime") or numbered as it may be written
-// (1, 7). The kernel normalises a negative offset to negative seconds and
-// non-negative nanoseconds ("-2 500000000" is -1.5 s). A clock without a
-// line has no offset.
-func ParseTimensOffsets(r io.Reader) (monotonic, boottime time.Duration, err error) {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 0 {
-			continue
-		}
-		if len(fields) != 3 {
-			return 0, 0, fmt.Errorf("parse timens offsets: want 3 fields (clock seconds nanoseconds), got %q", sc.Text())
-		}
-		sec, err := strconv.ParseInt(fields[1], 10, 64)
-		if err != nil {
-			return 0, 0, fmt.Errorf("parse timens offsets seconds: %w", err)
-		}
-		nsec, err := strconv.ParseInt(fields[2], 10, 64)
-		if err != nil {
-			return 0, 0, fmt.Errorf("parse timens offsets nanoseconds: %w", err)
-		}
-		if nsec < 0 || nsec >= int64(time.Second) {
-			return 0, 0, fmt.Errorf("parse timens offsets: nanoseconds %d out of range [0, 999999999] in %q", nsec, sc.Text())
-		}
-		const maxSec = int64(1<<63-1) / int64(time.Second)
-		if sec > maxSec || sec < -maxSec {
-			return 0, 0, fmt.Errorf("parse timens offsets: %d seconds do not fit a time.Duration", sec)
-		}
-		d := time.Duration(sec)*time.Second + time.Duration(nsec)
-		switch fields[0] {
-		case "monotonic", "1":
-			monotonic = d
-		case "boottime", "7":
-			boottime = d
-		default:
-			return 0, 0, fmt.Errorf("parse timens offsets: unknown clock %q, want monotonic or boottime", fields[0])
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, 0, fmt.Errorf("read timens offsets: %w", err)
-	}
-	return monotonic, boottime, nil
 }
 
 // Mount is one line of /proc/PID/mountinfo (see proc(5)). Paths are

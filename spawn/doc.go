@@ -16,10 +16,15 @@
 // (Privilege, from NS_GET_USERNS on /proc/self/ns/*) for the preflight and
 // the suite to decide from.
 //
-// What it must never do: call setns or unshare in the caller's own process
-// (every namespace is made by clone for the child alone), or leave a child
-// running. Every child gets Pdeathsig SIGKILL, its own process group and a
-// deadline after which the whole group is killed.
+// What it must never do: call setns or unshare for the caller's own
+// process (every namespace is made for the child alone), or leave a child
+// running. Namespaces are made by clone, with one exception: a time
+// namespace with offsets, which needs a namespace no process has entered
+// yet. Run makes it from its thread for time, an OS thread locked for
+// good that unshares time for its children only (never its own clocks,
+// nor any other thread's), or, with user, in the child it forks, before
+// that child's exec. Every child gets Pdeathsig SIGKILL, its own process
+// group and a deadline after which the whole group is killed.
 //
 // Tests only: two ways of making a user namespace that no caller should
 // ask for (no id maps at all, to reproduce the "operation not permitted"

@@ -17,7 +17,7 @@ import (
 // pid namespace (or the joined user namespace's), as the clone would.
 // With time offsets the stage already does (see command).
 func stagePID(o Options, flags uintptr, args []string) (uintptr, []string) {
-	if o.Join.empty() || !o.Set.Has(PID) || o.probeMakesTime() {
+	if o.Join.empty() || !o.Set.Has(PID) || o.timeWithOffsets() {
 		return flags, args
 	}
 	return flags &^ unix.CLONE_NEWPID, append(args, "-"+probes.FlagNewPID)

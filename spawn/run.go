@@ -31,9 +31,11 @@ type Result struct {
 // pid and time namespaces are made by clone flags, never by unshare in the
 // child: unshare of either moves only the caller's future children, so an
 // exec'd child would not be inside them. The one exception is time with
-// offsets: they need a namespace no process has entered yet, so the probe
-// makes it and starts its observer inside (pid with it, when asked), or,
-// where exec enters it (TimeNSOnExec), execs itself inside.
+// offsets: they need a namespace no process has entered yet. Where exec
+// enters it (TimeNSOnExec), the child Run forks unshares it and writes the
+// offsets just before its exec, after its user namespace, if any, exists;
+// on older kernels the probe makes it and starts its observer inside (pid
+// with it, when asked).
 //
 // On systems other than Linux it returns an *Error wrapping
 // errors.ErrUnsupported once the options are valid.
@@ -60,13 +62,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	defer release()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
+	pid, waitErr, err := startAndWait(ctx, cmd, opts)
+	if err != nil {
 		e := &Error{Set: opts.Set, Op: "clone probe", Err: err, Args: args}
 		diagnose(e)
 		return nil, e
 	}
-	pid := cmd.Process.Pid
-	waitErr := cmd.Wait()
 	if waitErr != nil && ctx.Err() != nil {
 		return nil, &Error{Set: opts.Set, Op: "wait for probe", Err: fmt.Errorf("killed its process group after %s: %w", timeout, ctx.Err()), Stderr: stderr.String(), Args: args}
 	}
@@ -86,9 +87,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	return res, nil
 }
 
-// probeMakesTime reports whether the probe must create the time namespace
-// itself, to write offsets into it before it enters.
-func (o Options) probeMakesTime() bool {
+// timeWithOffsets reports whether the set's time namespace gets offsets,
+// which need a namespace no process has entered yet: a clone flag cannot
+// make it, so either the caller's thread of its own (callerMakesTime) or
+// the probe (probeMakesTime) does.
+func (o Options) timeWithOffsets() bool {
 	return o.Set.Has(Time) && (o.Actions.MonotonicOffset != 0 || o.Actions.BoottimeOffset != 0)
 }
 

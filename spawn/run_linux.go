@@ -22,7 +22,13 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 		return nil, nil, nil, err
 	}
 	flags := opts.Set.CloneFlags()
-	if opts.probeMakesTime() {
+	maker := makerOfTime(ctx, opts)
+	if maker == timeByThread || maker == timeByFork {
+		// Run makes it: its thread for time before the clone, or its
+		// fork before the exec (see startAndWait).
+		flags &^= unix.CLONE_NEWTIME
+	}
+	if maker == timeByProbe {
 		// Offsets need a time namespace no process has entered yet, so the
 		// probe makes it.
 		flags &^= unix.CLONE_NEWTIME

@@ -133,10 +133,18 @@ func TestTimeOffsetsShiftTheChildsClocks(t *testing.T) {
 	requireRoot(t)
 	requireKind(t, Time)
 	const mono, boot = 7 * 24 * time.Hour, 9 * 24 * time.Hour
-	for _, set := range []Set{SetOf(Time), SetOf(Time, PID)} {
+	sets := []Set{SetOf(Time), SetOf(Time, PID)}
+	if ok, _ := ReadPrivilege().CanCreate(SetOf(User)); ok {
+		sets = append(sets, SetOf(Time, User), SetOf(Time, PID, User))
+	}
+	for _, set := range sets {
 		t.Run(set.String(), func(t *testing.T) {
 			before := clockNow(t, unix.CLOCK_MONOTONIC)
-			res, err := Run(t.Context(), Options{Probe: probePath, Set: set, Actions: Actions{MonotonicOffset: mono, BoottimeOffset: boot}})
+			opts := Options{Probe: probePath, Set: set, Actions: Actions{MonotonicOffset: mono, BoottimeOffset: boot}}
+			if set.Has(User) {
+				opts.UIDMap, opts.GIDMap = CallerMaps()
+			}
+			res, err := Run(t.Context(), opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -151,10 +159,22 @@ func TestTimeOffsetsShiftTheChildsClocks(t *testing.T) {
 			if r.NS["time"] == ownNSID(t, "time") {
 				t.Error("the child's time namespace is the host's")
 			}
+			// Whoever made it, the time namespace belongs to the child's
+			// user namespace: the host's without user.
+			if got := r.Owners["time"].Owner; got == nil || got.ID != r.NS["user"] {
+				t.Errorf("the child's time namespace is owned by %+v, want its user namespace %v", got, r.NS["user"])
+			}
 			if set.Has(PID) && r.PID != 1 {
 				t.Errorf("with pid the observer's pid is %d, want 1", r.PID)
 			}
 			switch {
+			case makerOfTime(t.Context(), opts) != timeByProbe:
+				// Run made it, from its thread for time or in its fork:
+				// the probe was started inside, and did nothing to get
+				// there.
+				if r.Launcher != nil || res.HostPID != res.PID || r.Actions["timens"] != "" {
+					t.Errorf("launcher = %+v, host pid %d, started %d, actions %v; want the probe started inside by Run", r.Launcher, res.HostPID, res.PID, r.Actions)
+				}
 			case execEntersTimeNS():
 				// The probe exec'd itself inside: the observer is the
 				// process this test started.

@@ -11,3 +11,11 @@ import (
 func command(context.Context, Options) (*exec.Cmd, []string, func(), error) {
 	return nil, nil, nil, errNotLinux
 }
+
+// startAndWait is never reached: command fails first.
+func startAndWait(_ context.Context, cmd *exec.Cmd, _ Options) (pid int, waitErr, startErr error) {
+	if err := cmd.Start(); err != nil {
+		return 0, nil, err
+	}
+	return cmd.Process.Pid, cmd.Wait(), nil
+}

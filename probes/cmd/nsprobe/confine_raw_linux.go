@@ -67,7 +67,7 @@ type setnsPlan struct {
 	self    [8]*byte
 	res     setnsResult
 	pipeW   uintptr
-	sig     sigState
+	sig     probes.SigState
 }
 
 // setnsHost opens the probe's own namespaces (the host's, when the probe
@@ -77,7 +77,7 @@ type setnsPlan struct {
 // asked from the new user namespace, answers EPERM: the namespace is
 // outside, so the kernel must refuse.
 func setnsHost(res *probes.Confine) {
-	p := &setnsPlan{unshare: unix.CLONE_NEWUSER | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET | unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP, sig: newSigState()}
+	p := &setnsPlan{unshare: unix.CLONE_NEWUSER | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET | unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP, sig: probes.NewSigState()}
 	for i, k := range setnsKinds {
 		p.fds[i] = -1
 		fd, err := unix.Open("/proc/self/ns/"+k.name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -153,12 +153,12 @@ func errnoAttempt(errno uint32, what string) probes.Attempt {
 //go:nosplit
 //go:norace
 func forkSetns(p *setnsPlan) (uintptr, syscall.Errno) {
-	blockSignals(&p.sig)
-	pid, errno := rawFork()
+	probes.BlockSignals(&p.sig)
+	pid, errno := probes.RawFork(0)
 	if errno == 0 && pid == 0 {
 		setnsChild(p)
 	}
-	restoreSignals(&p.sig)
+	probes.RestoreSignals(&p.sig)
 	return pid, errno
 }
 
@@ -184,7 +184,7 @@ func setnsChild(p *setnsPlan) {
 		if p.fds[i] < 0 || !p.control[i] {
 			continue
 		}
-		fd, _, errno = syscall.RawSyscall6(unix.SYS_OPENAT, uintptr(atFDCWD), uintptr(unsafe.Pointer(p.self[i])), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+		fd, _, errno = syscall.RawSyscall6(unix.SYS_OPENAT, uintptr(probes.AtFDCWD), uintptr(unsafe.Pointer(p.self[i])), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
 		if errno != 0 {
 			p.res.Rec[i].Control = uint32(errno)
 			continue
@@ -229,7 +229,7 @@ type nestPlan struct {
 	pipeW uintptr
 
 	wstatus int32
-	sig     sigState
+	sig     probes.SigState
 }
 
 type nestRecord struct {
@@ -246,7 +246,7 @@ func nestNamespaces(kind string, depth int) (*probes.Nest, error) {
 	if kind == "pid" {
 		n.StartLevel = pidLevel()
 	}
-	p := &nestPlan{user: kind == "user", depth: depth, sig: newSigState()}
+	p := &nestPlan{user: kind == "user", depth: depth, sig: probes.NewSigState()}
 	var err error
 	for _, f := range []struct {
 		dst  **byte
@@ -308,8 +308,8 @@ func pidLevel() int {
 //go:nosplit
 //go:norace
 func forkNest(p *nestPlan) (uintptr, syscall.Errno) {
-	blockSignals(&p.sig)
-	pid, errno := rawFork()
+	probes.BlockSignals(&p.sig)
+	pid, errno := probes.RawFork(0)
 	if errno == 0 && pid == 0 {
 		syscall.RawSyscall(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0)
 		if p.user {
@@ -317,7 +317,7 @@ func forkNest(p *nestPlan) (uintptr, syscall.Errno) {
 		}
 		nestPID(p)
 	}
-	restoreSignals(&p.sig)
+	probes.RestoreSignals(&p.sig)
 	return pid, errno
 }
 
@@ -332,9 +332,9 @@ func nestUser(p *nestPlan) {
 			nestReport(p)
 		}
 		p.rec.Created = uint32(i + 1)
-		if errno = writeRaw(p.setgroupsPath, p.deny); errno == 0 {
-			if errno = writeRaw(p.uidMapPath, uid); errno == 0 {
-				errno = writeRaw(p.gidMapPath, gid)
+		if errno = probes.RawWriteFile(p.setgroupsPath, p.deny); errno == 0 {
+			if errno = probes.RawWriteFile(p.uidMapPath, uid); errno == 0 {
+				errno = probes.RawWriteFile(p.gidMapPath, gid)
 			}
 		}
 		if errno != 0 {

@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/probes"
 )
 
 // A stage is a single-threaded child forked from the probe that enters
@@ -51,9 +53,8 @@ type stagePlan struct {
 	stdoutR, stdoutW *os.File
 	statusR, statusW *os.File
 
-	procFD        uintptr
-	sig           sigState
-	defaultAction [4]uint64
+	procFD uintptr
+	sig    probes.SigState
 	// Written by the stage in its own copy.
 	rec     stageRecord
 	stat    [1024]byte
@@ -63,7 +64,7 @@ type stagePlan struct {
 // newStagePlan prepares a stage whose observer execs this binary again
 // with argv and envv, once its steps are added.
 func newStagePlan(argv, envv []string) (*stagePlan, error) {
-	p := &stagePlan{sig: newSigState()}
+	p := &stagePlan{sig: probes.NewSigState()}
 	var err error
 	if p.statPath, err = syscall.BytePtrFromString("self/stat"); err != nil {
 		return nil, fmt.Errorf("prepare stage: %w", err)
@@ -150,12 +151,12 @@ func (p *stagePlan) start() (int, error) {
 //go:nosplit
 //go:norace
 func forkStage(p *stagePlan, stdoutFD, statusFD, exeFD uintptr) (uintptr, syscall.Errno) {
-	blockSignals(&p.sig)
-	pid, errno := rawFork()
+	probes.BlockSignals(&p.sig)
+	pid, errno := probes.RawFork(0)
 	if errno == 0 && pid == 0 {
 		stage(p, stdoutFD, statusFD, exeFD)
 	}
-	restoreSignals(&p.sig)
+	probes.RestoreSignals(&p.sig)
 	return pid, errno
 }
 
@@ -171,7 +172,7 @@ func stage(p *stagePlan, stdoutFD, statusFD, exeFD uintptr) {
 	for i := 0; i < len(p.steps); i++ {
 		s := &p.steps[i]
 		if s.path != nil {
-			errno = writeRaw(s.path, s.data)
+			errno = probes.RawWriteFile(s.path, s.data)
 		} else {
 			_, _, errno = syscall.RawSyscall(s.trap, s.a1, s.a2, s.a3)
 		}
@@ -187,7 +188,7 @@ func stage(p *stagePlan, stdoutFD, statusFD, exeFD uintptr) {
 		n, _, _ = syscall.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&p.stat[0])), uintptr(len(p.stat)))
 		syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
 	}
-	pid, errno := rawFork()
+	pid, errno := probes.RawFork(0)
 	if errno != 0 {
 		stageFailed(p, statusFD, len(p.steps), errno)
 	}
@@ -211,7 +212,7 @@ func stage(p *stagePlan, stdoutFD, statusFD, exeFD uintptr) {
 func stageFailed(p *stagePlan, statusFD uintptr, i int, errno syscall.Errno) {
 	p.rec.Failed, p.rec.Errno = uint32(i+1), uint32(errno)
 	syscall.RawSyscall(unix.SYS_WRITE, statusFD, uintptr(unsafe.Pointer(&p.rec)), unsafe.Sizeof(p.rec))
-	rawExitGroup(1)
+	probes.RawExitGroup(1)
 }
 
 // observerExec runs in the observer, born inside the stage's namespaces:
@@ -221,12 +222,8 @@ func stageFailed(p *stagePlan, statusFD uintptr, i int, errno syscall.Errno) {
 //go:norace
 func observerExec(p *stagePlan, exeFD uintptr) {
 	syscall.RawSyscall(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0)
-	for sig := uintptr(1); sig <= 64; sig++ {
-		if sig != uintptr(unix.SIGKILL) && sig != uintptr(unix.SIGSTOP) {
-			syscall.RawSyscall6(unix.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&p.defaultAction)), 0, sigsetSize, 0, 0)
-		}
-	}
-	restoreSignals(&p.sig)
+	probes.DefaultSignals(&p.sig)
+	probes.RestoreSignals(&p.sig)
 	syscall.RawSyscall6(unix.SYS_EXECVEAT, exeFD, uintptr(unsafe.Pointer(p.empty)), uintptr(unsafe.Pointer(&p.argv[0])), uintptr(unsafe.Pointer(&p.envv[0])), unix.AT_EMPTY_PATH, 0)
-	rawExitGroup(127)
+	probes.RawExitGroup(127)
 }

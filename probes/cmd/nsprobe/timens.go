@@ -9,7 +9,6 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -39,7 +38,7 @@ func addTimensSteps(p *stagePlan, cfg *config) error {
 		what = "unshare time and pid namespaces"
 	}
 	p.syscall(what, unix.SYS_UNSHARE, flags, 0, 0)
-	return p.write("/proc/self/timens_offsets", []byte(offsetsText(cfg.monotonicOffset, cfg.boottimeOffset)), "write timens_offsets")
+	return p.write("/proc/self/timens_offsets", []byte(probes.FormatTimensOffsets(cfg.monotonicOffset, cfg.boottimeOffset)), "write timens_offsets")
 }
 
 // observeInPlace is the answer when no time namespace could be prepared:
@@ -72,20 +71,6 @@ func observeAfterExec(cfg *config, stdout, stderr io.Writer) int {
 		}
 	}
 	return emit(stdout, stderr, r)
-}
-
-// offsetsText is what timens_offsets takes: "<clock> <sec> <nsec>" lines,
-// nanoseconds in [0, 1e9), so a negative offset has negative seconds. One
-// write applies all lines together.
-func offsetsText(monotonic, boottime time.Duration) string {
-	line := func(clock string, d time.Duration) string {
-		sec, nsec := int64(d/time.Second), int64(d%time.Second)
-		if nsec < 0 {
-			sec, nsec = sec-1, nsec+int64(time.Second)
-		}
-		return fmt.Sprintf("%s %d %d\n", clock, sec, nsec)
-	}
-	return line("monotonic", monotonic) + line("boottime", boottime)
 }
 
 // observerArgs are the arguments of the observer: the subcommand and every

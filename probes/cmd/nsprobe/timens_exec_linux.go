@@ -63,7 +63,7 @@ func execIntoTimens(cfg *config) error {
 	if err := unix.Unshare(unix.CLONE_NEWTIME); err != nil {
 		return fmt.Errorf("unshare time namespace: %w", err)
 	}
-	offsets := offsetsText(cfg.monotonicOffset, cfg.boottimeOffset)
+	offsets := probes.FormatTimensOffsets(cfg.monotonicOffset, cfg.boottimeOffset)
 	if err := os.WriteFile("/proc/self/timens_offsets", []byte(offsets), 0); err != nil {
 		return fmt.Errorf("write timens_offsets: %w", err)
 	}
