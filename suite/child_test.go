@@ -4,6 +4,7 @@ package suite
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -38,8 +39,10 @@ type Child struct {
 	MonotonicAfter, BoottimeAfter   int64
 	MountinfoBefore, MountinfoAfter []byte
 	HostnameAfter, DomainnameAfter  string
-	HostMsgKeysAfter                []int32
-	HostLinksAfter                  []string
+	// ChildQueueOnHost says whether the host had, after the child, a
+	// SysV queue with the key the child made its own with.
+	ChildQueueOnHost bool
+	HostLinksAfter   []string
 	// HostLinksBefore and HostSysvBefore/After are read around a child
 	// that shares net or ipc, for the oracles that compare its view with
 	// the host's: nil when the child does not share that kind.
@@ -96,7 +99,7 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 	// than its clone and exec.
 	a := opts.Actions
 	if a.MountProc {
-		c.MountinfoBefore = hostMountinfo()
+		c.MountinfoBefore = hostMountinfoWatched()
 	}
 	shareNet, shareIPC := !opts.Set.Has(spawn.Net), !opts.Set.Has(spawn.IPC)
 	var err error
@@ -136,12 +139,12 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 		Expect(err).NotTo(HaveOccurred(), "ipc: read the host's SysV objects after the child in %s", opts.Set)
 	}
 	if a.MountProc {
-		c.MountinfoAfter = hostMountinfo()
+		c.MountinfoAfter = hostMountinfoWatched()
 	}
 	c.HostnameAfter, c.DomainnameAfter, err = uname()
 	Expect(err).NotTo(HaveOccurred())
 	if a.MsgQueueKey != 0 {
-		c.HostMsgKeysAfter, err = hostMsgKeys()
+		c.ChildQueueOnHost, err = hostHasQueue(a.MsgQueueKey)
 		Expect(err).NotTo(HaveOccurred())
 	}
 	if a.MarkerLink != "" {
@@ -156,15 +159,26 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 // with the few host values it is compared with, so that a failure shows
 // inside and host side by side.
 func addChildEntry(res *spawn.Result) {
-	addReportEntry("child "+res.Set.String(), map[string]any{
-		"set":      res.Set.String(),
-		"launcher": res.Launcher,
-		"args":     res.Args,
-		"pid":      res.PID,
-		"host_pid": res.HostPID,
-		"report":   res.Report,
-		"host":     host.Compared(),
+	addReportEntry("child "+res.Set.String(), childEntry{
+		Set:      res.Set.String(),
+		Launcher: res.Launcher,
+		Args:     res.Args,
+		PID:      res.PID,
+		HostPID:  res.HostPID,
+		Report:   res.Report,
+		Host:     host.compared(),
 	})
+}
+
+// childEntry is the value of a "child <set>" report entry.
+type childEntry struct {
+	Set      string          `json:"set"`
+	Launcher string          `json:"launcher"`
+	Args     []string        `json:"args"`
+	PID      int             `json:"pid"`
+	HostPID  int             `json:"host_pid"`
+	Report   *probes.Report  `json:"report"`
+	Host     json.RawMessage `json:"host"`
 }
 
 // needsCreate skips a spec whose set holds kinds but not user when this

@@ -5,8 +5,12 @@ package suite
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -29,6 +33,9 @@ type Host struct {
 	// namespace of its own), no child can mount a /proc for that pid
 	// namespace, just as a child in a new user namespace cannot.
 	OwnsPIDNamespace bool
+
+	comparedOnce sync.Once
+	comparedJSON json.RawMessage
 }
 
 // Compared is what the oracles compare a child's report with, for a spec's
@@ -39,6 +46,18 @@ func (h *Host) Compared() map[string]any {
 		"ns": h.NS, "hostname": h.Hostname, "domainname": h.Domainname,
 		"uid": h.UID, "gid": h.GID, "uid_map": h.UIDMap, "gid_map": h.GIDMap,
 	}
+}
+
+// compared is Compared as JSON, encoded once: every child's entry holds it.
+func (h *Host) compared() json.RawMessage {
+	h.comparedOnce.Do(func() {
+		data, err := json.Marshal(h.Compared())
+		if err != nil {
+			data, _ = json.Marshal("encode the host's values: " + err.Error())
+		}
+		h.comparedJSON = data
+	})
+	return h.comparedJSON
 }
 
 // ReadHost runs the probe with no namespace and reads the host directly.
@@ -112,6 +131,19 @@ func hostMsgKeys() ([]int32, error) {
 	return msgKeys(&probes.IPC{Msg: objs}), nil
 }
 
+// hostHasQueue asks the kernel whether the host's ipc namespace has a SysV
+// message queue with key: one msgget, whatever the number of queues.
+func hostHasQueue(key int32) (bool, error) {
+	_, err := probes.MsgGet(key, 0)
+	switch {
+	case err == nil, errors.Is(err, unix.EACCES):
+		return true, nil
+	case errors.Is(err, unix.ENOENT):
+		return false, nil
+	}
+	return false, fmt.Errorf("ask for the host's queue: %w", err)
+}
+
 // hostSysvObjects lists the host's SysV message queues, shared memory
 // segments and semaphore sets, each as sysvObjects names them.
 func hostSysvObjects() ([]string, error) {
@@ -163,11 +195,32 @@ func msgKeys(ipc *probes.IPC) []int32 {
 	return keys
 }
 
+// hostLinks is the host's list of links, read again only when the kernel
+// says it changed: a netlink socket in the suite's network namespace,
+// subscribed to link notifications, has one queued from the moment a link
+// is added, removed or changed. A look costs one receive that finds
+// nothing, whatever the number of links. Where no such socket can be had,
+// every look reads the list.
+var hostLinks struct {
+	sync.Mutex
+	subscribed bool
+	fd         int
+	names      []string
+}
+
 // hostLinkNames lists the host's links, those of the suite's own network
 // namespace, from /proc/self/net/dev: the same links a netlink dump lists,
 // for a third of its cost (the dump decodes every attribute of every
 // link), and the specs read them twice around every child that shares net.
 func hostLinkNames() ([]string, error) {
+	hostLinks.Lock()
+	defer hostLinks.Unlock()
+	if hostLinks.names != nil && hostLinks.fd >= 0 && !linksChanged(hostLinks.fd) {
+		return slices.Clone(hostLinks.names), nil
+	}
+	if !hostLinks.subscribed {
+		hostLinks.fd, hostLinks.subscribed = subscribeToLinks(), true
+	}
 	f, err := os.Open("/proc/self/net/dev")
 	if err != nil {
 		return nil, fmt.Errorf("read host links: %w", err)
@@ -177,7 +230,39 @@ func hostLinkNames() ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read host links: %w", err)
 	}
-	return names, nil
+	hostLinks.names = names
+	return slices.Clone(names), nil
+}
+
+// subscribeToLinks opens a netlink socket that receives the link
+// notifications of the suite's network namespace, or returns -1.
+func subscribeToLinks() int {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+	if err != nil {
+		return -1
+	}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: unix.RTMGRP_LINK}); err != nil {
+		unix.Close(fd)
+		return -1
+	}
+	return fd
+}
+
+// linksChanged drains the notifications queued on fd and says whether
+// there were any (or more than the socket could hold).
+func linksChanged(fd int) bool {
+	buf := make([]byte, 8192)
+	changed := false
+	for {
+		_, _, err := unix.Recvfrom(fd, buf, unix.MSG_DONTWAIT)
+		switch {
+		case err == nil, errors.Is(err, unix.ENOBUFS):
+			changed = true
+		case errors.Is(err, unix.EINTR):
+		default: // EAGAIN: nothing more
+			return changed
+		}
+	}
 }
 
 // hostMountinfo is the host's mount table as text, for before/after checks.
@@ -187,6 +272,76 @@ func hostMountinfo() []byte {
 		return []byte("read mountinfo: " + err.Error())
 	}
 	return bytes.TrimSpace(b)
+}
+
+// watchedMounts is the host's mount table as text, read again only when the
+// kernel says it changed: an open mountinfo polls with POLLPRI once a mount
+// is added, removed, moved or remounted in its namespace. A look costs one
+// poll, whatever the size of the table. The descriptor is a raw one: an
+// os.File would join the runtime's epoll set, whose waits call the same
+// poll and take the change before the look does.
+var watchedMounts struct {
+	sync.Mutex
+	fd   int // 0: not open yet
+	text []byte
+}
+
+// hostMountinfoWatched is hostMountinfo for the matrix, which reads the
+// table around every child that mounts: the same text, read again only
+// after a change the poll shows. A change of propagation alone (mount
+// --make-private) does not wake the poll, so the specs about propagation
+// read the table whole with hostMountinfo.
+func hostMountinfoWatched() []byte {
+	watchedMounts.Lock()
+	defer watchedMounts.Unlock()
+	if watchedMounts.fd > 0 && !mountsChanged(watchedMounts.fd) {
+		return watchedMounts.text
+	}
+	if watchedMounts.fd <= 0 {
+		fd, err := unix.Open("/proc/self/mountinfo", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return []byte("read mountinfo: " + err.Error())
+		}
+		watchedMounts.fd = fd
+	}
+	// The poll above took the change; one after this read shows again.
+	b, err := preadAll(watchedMounts.fd)
+	if err != nil {
+		unix.Close(watchedMounts.fd)
+		watchedMounts.fd = 0
+		return []byte("read mountinfo: " + err.Error())
+	}
+	watchedMounts.text = bytes.TrimSpace(b)
+	return watchedMounts.text
+}
+
+// preadAll reads the file fd from its start to its end.
+func preadAll(fd int) ([]byte, error) {
+	buf := make([]byte, 0, 16<<10)
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, cap(buf))
+		}
+		n, err := unix.Pread(fd, buf[len(buf):cap(buf)], int64(len(buf)))
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return buf, nil
+		}
+		buf = buf[:len(buf)+n]
+	}
+}
+
+// mountsChanged says whether the mount table fd shows changed since the
+// last poll (or since fd was opened); an error counts as a change.
+func mountsChanged(fd int) bool {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLPRI}}
+	n, err := unix.Poll(fds, 0)
+	return err != nil || n > 0 && fds[0].Revents&(unix.POLLPRI|unix.POLLERR) != 0
 }
 
 func clockNow(id int32) int64 {
