@@ -26,12 +26,12 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 	if maker == timeByThread || maker == timeByFork {
 		// Run makes it: its thread for time before the clone, or its
 		// fork before the exec (see startAndWait).
-		flags &^= unix.CLONE_NEWTIME
+		flags &^= Time.CloneFlag()
 	}
 	if maker == timeByProbe {
 		// Offsets need a time namespace no process has entered yet, so the
 		// probe makes it.
-		flags &^= unix.CLONE_NEWTIME
+		flags &^= Time.CloneFlag()
 		args = append(args, "-"+probes.FlagTimens,
 			"-"+probes.FlagMonotonicOffset, opts.Actions.MonotonicOffset.String(),
 			"-"+probes.FlagBoottimeOffset, opts.Actions.BoottimeOffset.String())

@@ -122,7 +122,7 @@ func startInTimeNS(cmd *exec.Cmd, offsets string) error {
 // unshareTimeNS gives the calling thread, which must be locked, a new time
 // namespace for its children, and writes its offsets.
 func unshareTimeNS(offsets string) error {
-	if err := unix.Unshare(unix.CLONE_NEWTIME); err != nil {
+	if err := unix.Unshare(int(Time.CloneFlag())); err != nil {
 		return fmt.Errorf("unshare time namespace for the children of Run's thread for time: %w", err)
 	}
 	// timens_offsets exists for a process, not under task/: this
@@ -151,6 +151,7 @@ func unshareTimeNS(offsets string) error {
 // RawFork).
 type forkPlan struct {
 	flags      uintptr
+	timeFlag   uintptr
 	path       *byte
 	argv, envv []*byte
 	// The offsets, written to the child's own timens_offsets once it has
@@ -218,7 +219,7 @@ var stepNames = map[uint32]string{
 // process, and nothing of it but the copy unshares.
 func forkAndWait(ctx context.Context, cmd *exec.Cmd, opts Options) (pid int, waitErr, startErr error) {
 	attr := cmd.SysProcAttr
-	p := &forkPlan{flags: attr.Cloneflags, user: attr.Cloneflags&unix.CLONE_NEWUSER != 0, newPID: attr.Cloneflags&unix.CLONE_NEWPID != 0, sig: probes.NewSigState()}
+	p := &forkPlan{flags: attr.Cloneflags, timeFlag: Time.CloneFlag(), user: attr.Cloneflags&unix.CLONE_NEWUSER != 0, newPID: attr.Cloneflags&unix.CLONE_NEWPID != 0, sig: probes.NewSigState()}
 	var err error
 	if p.path, err = syscall.BytePtrFromString(cmd.Path); err != nil {
 		return 0, nil, fmt.Errorf("prepare probe: %w", err)
@@ -450,7 +451,7 @@ func forkedProbe(p *forkPlan) {
 	if errno != 0 || n != 1 {
 		forkFailed(p, stepWaitMaps, errno)
 	}
-	if _, _, errno := syscall.RawSyscall(unix.SYS_UNSHARE, unix.CLONE_NEWTIME, 0, 0); errno != 0 {
+	if _, _, errno := syscall.RawSyscall(unix.SYS_UNSHARE, p.timeFlag, 0, 0); errno != 0 {
 		forkFailed(p, stepUnshareTime, errno)
 	}
 	if errno := probes.RawWriteFile(p.offsetsPath, p.offsets); errno != 0 {
