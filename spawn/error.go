@@ -9,7 +9,10 @@ import (
 // and the step that failed, keeps the underlying error (so errors.Is finds
 // the errno) and carries the probe's stderr.
 type Error struct {
-	Set    Set
+	Set Set
+	// Kind, when set, is the kind whose namespace Run could not make
+	// itself (a time namespace with offsets).
+	Kind   Kind
 	Op     string
 	Err    error
 	Args   []string

@@ -50,7 +50,10 @@ func tryClone(exe string, set Set, wantExit bool) error {
 	cmd := exec.CommandContext(ctx, exe, "ns")
 	cmd.Env = []string{DetectChildEnv + "=1"}
 	attr := &syscall.SysProcAttr{Cloneflags: set.CloneFlags(), Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if set.Has(User) {
+	// Maps only with a clone that really makes a user namespace, as in
+	// command: without CLONE_NEWUSER the clone is a vfork, and a child
+	// given maps would wait for its suspended parent forever.
+	if attr.Cloneflags&unix.CLONE_NEWUSER != 0 {
 		uid, gid := CallerMaps()
 		attr.UidMappings, attr.GidMappings = toSysProcIDMaps(uid), toSysProcIDMaps(gid)
 	}

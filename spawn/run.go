@@ -3,6 +3,7 @@ package spawn
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/nsverify/nsverify/probes"
@@ -64,6 +65,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	pid, waitErr, err := startAndWait(ctx, cmd, opts)
 	if err != nil {
+		var timeErr *makeTimeError
+		if errors.As(err, &timeErr) {
+			return nil, &Error{Set: opts.Set, Kind: Time, Op: "make time namespace", Err: timeErr.err, Args: args}
+		}
 		e := &Error{Set: opts.Set, Op: "clone probe", Err: err, Args: args}
 		diagnose(e)
 		return nil, e

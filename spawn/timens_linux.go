@@ -80,6 +80,13 @@ func startAndWait(ctx context.Context, cmd *exec.Cmd, opts Options) (pid int, wa
 	return cmd.Process.Pid, cmd.Wait(), nil
 }
 
+// makeTimeError is a failure to make the child's time namespace, before
+// anything was exec'd: Run reports it as the time kind's.
+type makeTimeError struct{ err error }
+
+func (e *makeTimeError) Error() string { return e.err.Error() }
+func (e *makeTimeError) Unwrap() error { return e.err }
+
 // timeStart asks Run's thread for time to start cmd in a new time
 // namespace with offsets.
 type timeStart struct {
@@ -101,11 +108,11 @@ var timeThread = sync.OnceValue(func() chan<- timeStart {
 	go func() {
 		runtime.LockOSThread()
 		for s := range queue {
-			err := unshareTimeNS(s.offsets)
-			if err == nil {
-				err = s.cmd.Start()
+			if err := unshareTimeNS(s.offsets); err != nil {
+				s.started <- &makeTimeError{err}
+				continue
 			}
-			s.started <- err
+			s.started <- s.cmd.Start()
 		}
 	}()
 	return queue
@@ -122,17 +129,25 @@ func startInTimeNS(cmd *exec.Cmd, offsets string) error {
 // unshareTimeNS gives the calling thread, which must be locked, a new time
 // namespace for its children, and writes its offsets.
 func unshareTimeNS(offsets string) error {
+	const forChildren = "/proc/thread-self/ns/time_for_children"
+	before, err := probes.StatNSID(forChildren)
+	if err != nil {
+		return err
+	}
 	if err := unix.Unshare(int(Time.CloneFlag())); err != nil {
 		return fmt.Errorf("unshare time namespace for the children of Run's thread for time: %w", err)
+	}
+	own, err := probes.StatNSID(forChildren)
+	if err != nil {
+		return err
+	}
+	if own == before {
+		return fmt.Errorf("unshare time namespace for the children of Run's thread for time: it made none, the namespace for its children is still %s", own)
 	}
 	// timens_offsets exists for a process, not under task/: this
 	// thread's is /proc/TID's. Check that it is this thread's before
 	// writing, should /proc belong to another pid namespace.
 	path := "/proc/" + strconv.Itoa(unix.Gettid())
-	own, err := probes.StatNSID("/proc/thread-self/ns/time_for_children")
-	if err != nil {
-		return err
-	}
 	other, err := probes.StatNSID(path + "/ns/time_for_children")
 	if err != nil {
 		return fmt.Errorf("write timens_offsets: %w", err)
@@ -418,7 +433,11 @@ func readForkFailure(r *os.File) error {
 	if !ok {
 		what = fmt.Sprintf("step %d", step)
 	}
-	return fmt.Errorf("%s: %w", what, syscall.Errno(errno))
+	err = fmt.Errorf("%s: %w", what, syscall.Errno(errno))
+	if step == stepUnshareTime || step == stepOffsets {
+		return &makeTimeError{err}
+	}
+	return err
 }
 
 // forkProbe forks; the child runs forkedProbe and never returns.

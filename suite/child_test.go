@@ -5,6 +5,7 @@ package suite
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -128,7 +129,7 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 	if seen != nil {
 		c.CgroupSeen = seen()
 	}
-	Expect(err).NotTo(HaveOccurred(), "run the probe in %s", opts.Set)
+	Expect(err).NotTo(HaveOccurred(), "%srun the probe in %s", kindOfFailure(err), opts.Set)
 	c.Result, c.Report = res, res.Report
 	if shareNet {
 		c.HostLinksAfter, err = hostLinkNames()
@@ -153,6 +154,16 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 	}
 	addChildEntry(res)
 	return c
+}
+
+// kindOfFailure is "<kind>: " when err says which kind's namespace could
+// not be made, so that the failure names it first, as an oracle's does.
+func kindOfFailure(err error) string {
+	var e *spawn.Error
+	if errors.As(err, &e) && e.Kind != "" {
+		return string(e.Kind) + ": "
+	}
+	return ""
 }
 
 // addChildEntry attaches a child's report to the spec, as "child <set>",
