@@ -49,7 +49,11 @@
 // enters the time namespace for children) the probe itself unshares, on
 // its main thread, writes the offsets and execs itself in place: the
 // observer is the process its caller started, in the pid namespace it was
-// cloned into (so not with -newpid), and no launcher is reported.
+// cloned into (so not with -newpid), and no launcher is reported. On
+// Linux 6.2 and later spawn.Run makes the time namespace itself and
+// starts the probe inside, with none of these flags; it passes them where
+// it cannot (an older kernel, a join, or, with user, a cgroup to start
+// in).
 //
 // -hello-fd FD is for a probe that another program (unshare, bwrap, an
 // OCI runtime) started for the caller: before it acts, the probe sends one
