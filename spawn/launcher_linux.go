@@ -234,8 +234,9 @@ func (l *Launcher) newBundle(opts Options, args []string, cgroupsPath string, pr
 	return b, nil
 }
 
-// remove deletes the container, should the runtime have left it, and the
-// bundle.
+// remove deletes the container, should the runtime have left it, the
+// bundle, and the bundle's own cgroup, should the runtime have left that
+// (crun does, after a container that failed to start).
 func (b *ociBundle) remove() {
 	if _, err := os.Stat(filepath.Join(b.state, b.id)); err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), launcherTrialTimeout)
@@ -243,6 +244,33 @@ func (b *ociBundle) remove() {
 		cancel()
 	}
 	_ = os.RemoveAll(b.dir)
+	if b.ownCgroup {
+		removeCgroupEverywhere(b.cgroupsPath)
+	}
+}
+
+// removeCgroupEverywhere removes the cgroup at path (as cgroupsPath names
+// it) from every cgroup hierarchy mounted here, v1 and v2, where a runtime
+// made it. A cgroup whose last process is still exiting is busy for a
+// moment, so a removal is tried a few times.
+func removeCgroupEverywhere(path string) {
+	mounts, err := probes.ReadMountinfo("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	for _, m := range mounts {
+		if m.FSType != "cgroup" && m.FSType != "cgroup2" {
+			continue
+		}
+		dir := filepath.Join(m.MountPoint, path)
+		for try := 0; try < 20; try++ {
+			err := unix.Rmdir(dir)
+			if !errors.Is(err, unix.EBUSY) {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 }
 
 // ociCaps names every capability in this process's bounding set that the
