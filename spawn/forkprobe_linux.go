@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -65,6 +66,7 @@ const (
 	stepSetuid
 	stepSetpgid
 	stepStdio
+	stepParentGone
 	stepExec
 )
 
@@ -77,6 +79,7 @@ var stepNames = map[uint32]string{
 	stepSetuid:      "set uid 0",
 	stepSetpgid:     "make its own process group",
 	stepStdio:       "set up stdin, stdout and stderr",
+	stepParentGone:  "find its parent alive",
 	stepExec:        "exec the probe",
 }
 
@@ -139,9 +142,23 @@ func forkAndWait(ctx context.Context, cmd *exec.Cmd, opts Options) (pid int, wai
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 		return 0, nil, fmt.Errorf("find the forked probe: %w", err)
 	}
+	// From here the deadline kills the child and its group, before its
+	// exec too (a child stuck on the way would hold Run past it).
+	waited := make(chan struct{})
+	stopWatch := sync.OnceFunc(func() { close(waited) })
+	defer stopWatch()
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		case <-waited:
+		}
+	}()
 	abort := func(err error) (int, error, error) {
 		_ = proc.Kill()
 		_, _ = proc.Wait()
+		stopWatch()
 		return 0, nil, err
 	}
 	if p.user {
@@ -158,21 +175,13 @@ func forkAndWait(ctx context.Context, cmd *exec.Cmd, opts Options) (pid int, wai
 		return abort(err)
 	}
 
-	// The exec happened: copy the output and wait, killing the group at
-	// the deadline, as exec.CommandContext with Cancel does.
+	// The exec happened (or the deadline killed the child): copy the
+	// output and wait, as exec.CommandContext with Cancel does.
 	copied := make(chan error, 2)
 	go func() { _, err := io.Copy(cmd.Stdout, files.stdoutR); copied <- err }()
 	go func() { _, err := io.Copy(cmd.Stderr, files.stderrR); copied <- err }()
-	waited := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			_ = syscall.Kill(-pid, syscall.SIGKILL)
-		case <-waited:
-		}
-	}()
 	state, err := proc.Wait()
-	close(waited)
+	stopWatch()
 	if err == nil && !state.Success() {
 		err = &exec.ExitError{ProcessState: state}
 	}
@@ -206,9 +215,9 @@ type forkFiles struct {
 	syncR, syncW, failR, failW                *os.File
 }
 
-// openForkFiles opens /dev/null for stdin and the four pipes, each end at
-// a descriptor above 2, so that putting one on 0, 1 or 2 in the child
-// never overwrites another.
+// openForkFiles opens /dev/null for stdin and the four pipes, every end
+// the child uses at a descriptor above 2, so that putting stdin, stdout
+// and stderr on 0, 1 and 2 in the child never overwrites another.
 func openForkFiles() (*forkFiles, error) {
 	f := &forkFiles{}
 	var err error
@@ -221,7 +230,7 @@ func openForkFiles() (*forkFiles, error) {
 			return nil, fmt.Errorf("make a pipe for the probe: %w", err)
 		}
 	}
-	for _, pf := range []**os.File{&f.stdin, &f.stdoutW, &f.stderrW} {
+	for _, pf := range []**os.File{&f.stdin, &f.stdoutW, &f.stderrW, &f.syncR, &f.syncW, &f.failW} {
 		if (*pf).Fd() > 2 {
 			continue
 		}
@@ -353,10 +362,15 @@ func forkedProbe(p *forkPlan) {
 			forkFailed(p, stepStdio, errno)
 		}
 	}
+	// Again: a change of the kernel's uid or gid (a map whose 0 is not
+	// the caller's id) clears the death signal.
+	if _, _, errno := syscall.RawSyscall(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0); errno != 0 {
+		forkFailed(p, stepPdeathsig, errno)
+	}
 	if !p.newPID {
 		// The parent may have ended before the death signal was set.
 		if ppid, _, _ := syscall.RawSyscall(unix.SYS_GETPPID, 0, 0, 0); ppid != p.parent {
-			probes.RawExitGroup(1)
+			forkFailed(p, stepParentGone, syscall.ESRCH)
 		}
 	}
 	probes.DefaultSignals(&p.sig)

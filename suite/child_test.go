@@ -140,7 +140,7 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 		Expect(err).NotTo(HaveOccurred(), "ipc: read the host's SysV objects after the child in %s", opts.Set)
 	}
 	if a.MountProc {
-		c.MountinfoAfter = hostMountinfoWatched()
+		c.MountinfoAfter = hostMountinfoAfter()
 	}
 	c.HostnameAfter, c.DomainnameAfter, err = uname()
 	Expect(err).NotTo(HaveOccurred())

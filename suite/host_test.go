@@ -249,7 +249,8 @@ func subscribeToLinks() int {
 }
 
 // linksChanged drains the notifications queued on fd and says whether
-// there were any (or more than the socket could hold).
+// there were any (or more than the socket could hold). Any error but
+// "nothing more" counts as a change.
 func linksChanged(fd int) bool {
 	buf := make([]byte, 8192)
 	changed := false
@@ -259,8 +260,10 @@ func linksChanged(fd int) bool {
 		case err == nil, errors.Is(err, unix.ENOBUFS):
 			changed = true
 		case errors.Is(err, unix.EINTR):
-		default: // EAGAIN: nothing more
+		case errors.Is(err, unix.EAGAIN):
 			return changed
+		default:
+			return true
 		}
 	}
 }
@@ -274,42 +277,63 @@ func hostMountinfo() []byte {
 	return bytes.TrimSpace(b)
 }
 
-// watchedMounts is the host's mount table as text, read again only when the
-// kernel says it changed: an open mountinfo polls with POLLPRI once a mount
-// is added, removed, moved or remounted in its namespace. A look costs one
-// poll, whatever the size of the table. The descriptor is a raw one: an
-// os.File would join the runtime's epoll set, whose waits call the same
-// poll and take the change before the look does.
+// watchedMounts is the host's mount table as text, as last read whole,
+// with the descriptor it was read through: an open mountinfo polls with
+// POLLPRI once a mount is added, removed, moved or remounted in its
+// namespace. The descriptor is a raw one: an os.File would join the
+// runtime's epoll set, whose waits call the same poll and take the change
+// before the look does.
 var watchedMounts struct {
 	sync.Mutex
 	fd   int // 0: not open yet
 	text []byte
 }
 
-// hostMountinfoWatched is hostMountinfo for the matrix, which reads the
-// table around every child that mounts: the same text, read again only
-// after a change the poll shows. A change of propagation alone (mount
-// --make-private) does not wake the poll, so the specs about propagation
-// read the table whole with hostMountinfo.
+// hostMountinfoWatched is the host's mount table before a matrix child
+// that mounts: the table read whole after the last child, unless the poll
+// shows a change since, when it is read again. After the child the table
+// is read whole (hostMountinfoAfter): a few changes that show in the host's
+// mountinfo do not wake its poll (a remount, from another mount
+// namespace, of a superblock the host shares; a change of propagation), so
+// the watch saves the read before, never the one the oracle judges by.
 func hostMountinfoWatched() []byte {
 	watchedMounts.Lock()
 	defer watchedMounts.Unlock()
-	if watchedMounts.fd > 0 && !mountsChanged(watchedMounts.fd) {
+	if watchedMounts.fd > 0 && watchedMounts.text != nil && !mountsChanged(watchedMounts.fd) {
 		return watchedMounts.text
 	}
+	return readWatchedMounts()
+}
+
+// hostMountinfoAfter reads the host's mount table whole, after a child,
+// and keeps it as the next child's table before, the poll's changes so
+// far taken.
+func hostMountinfoAfter() []byte {
+	watchedMounts.Lock()
+	defer watchedMounts.Unlock()
+	if watchedMounts.fd > 0 {
+		mountsChanged(watchedMounts.fd)
+	}
+	return readWatchedMounts()
+}
+
+// readWatchedMounts reads the table through the watched descriptor,
+// opening it first; the caller holds the lock and has taken the poll's
+// change, so that one after this read shows again. A table that cannot
+// be read is nil: the oracle then says it was not read.
+func readWatchedMounts() []byte {
 	if watchedMounts.fd <= 0 {
 		fd, err := unix.Open("/proc/self/mountinfo", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return []byte("read mountinfo: " + err.Error())
+			return nil
 		}
 		watchedMounts.fd = fd
 	}
-	// The poll above took the change; one after this read shows again.
 	b, err := preadAll(watchedMounts.fd)
 	if err != nil {
 		unix.Close(watchedMounts.fd)
-		watchedMounts.fd = 0
-		return []byte("read mountinfo: " + err.Error())
+		watchedMounts.fd, watchedMounts.text = 0, nil
+		return nil
 	}
 	watchedMounts.text = bytes.TrimSpace(b)
 	return watchedMounts.text
@@ -341,7 +365,7 @@ func preadAll(fd int) ([]byte, error) {
 func mountsChanged(fd int) bool {
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLPRI}}
 	n, err := unix.Poll(fds, 0)
-	return err != nil || n > 0 && fds[0].Revents&(unix.POLLPRI|unix.POLLERR) != 0
+	return err != nil || n > 0 && fds[0].Revents&(unix.POLLPRI|unix.POLLERR|unix.POLLNVAL) != 0
 }
 
 func clockNow(id int32) int64 {

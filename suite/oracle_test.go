@@ -193,6 +193,7 @@ func expectMNT(c *Child) {
 	// something.
 	if c.Opts.Actions.MountProc {
 		Expect(c.MountinfoBefore).NotTo(BeEmpty(), "mnt: the host's mount table was not read before the child in %s", c.Set)
+		Expect(c.MountinfoAfter).NotTo(BeEmpty(), "mnt: the host's mount table was not read after the child in %s", c.Set)
 		Expect(string(c.MountinfoAfter)).To(Equal(string(c.MountinfoBefore)), "mnt: the host's mount table changed while a child ran in %s", c.Set)
 	}
 	if !c.Set.Has(spawn.MNT) {
