@@ -366,11 +366,17 @@ func unescapeOctal(s string) string {
 // an error that says what the probe printed instead: nothing, invalid JSON,
 // something other than an object, more than one object, or a report of
 // another schema (checked before the fields, whose meaning the schema
-// number decides).
+// number decides). A *bytes.Buffer is read in place and left unread.
 func DecodeReport(r io.Reader) (*Report, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("decode report: read: %w", err)
+	var data []byte
+	if b, ok := r.(*bytes.Buffer); ok {
+		// The caller's buffer, read in place rather than copied.
+		data = b.Bytes()
+	} else {
+		var err error
+		if data, err = io.ReadAll(r); err != nil {
+			return nil, fmt.Errorf("decode report: read: %w", err)
+		}
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("decode report: the probe printed nothing")
@@ -379,14 +385,11 @@ func DecodeReport(r io.Reader) (*Report, error) {
 	// decodes one per child. Anything else takes the passes below, which
 	// say what is wrong.
 	var rep Report
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&rep); err == nil && rep.Schema == Schema {
-		if _, err := dec.Token(); err == io.EOF {
-			return &rep, nil
-		}
+	if err := json.Unmarshal(data, &rep); err == nil && rep.Schema == Schema {
+		return &rep, nil
 	}
 	rep = Report{}
-	dec = json.NewDecoder(bytes.NewReader(data))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	var raw json.RawMessage
 	if err := dec.Decode(&raw); err != nil {
 		return nil, fmt.Errorf("decode report: the probe printed invalid JSON: %w", err)
