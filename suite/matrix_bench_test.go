@@ -3,12 +3,17 @@
 package suite
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nsverify/nsverify/spawn"
 )
@@ -58,7 +63,7 @@ func BenchmarkMatrix(b *testing.B) {
 // host's processes are not: a shell starts them in a process group of
 // their own and exits, so that they are reparented, and the benchmark kills
 // that group by its id. Each sleeps at most 15 minutes, should the
-// benchmark itself be killed first.
+// benchmark itself be killed first. It returns once all of them sleep.
 func idleProcesses(b *testing.B, n int) (stop func()) {
 	b.Helper()
 	if n == 0 {
@@ -75,7 +80,47 @@ func idleProcesses(b *testing.B, n int) (stop func()) {
 		b.Fatalf("start %d idle processes: %v", n, err)
 	}
 	pgid := cmd.Process.Pid
-	return func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) }
+	stop = func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) }
+	// The shell is gone once it has forked them all, but the last ones may
+	// still be exec'ing sleep: measure only once every one sleeps, idle.
+	deadline := time.Now().Add(time.Minute)
+	for asleep := 0; asleep < n; asleep = sleepingIn(pgid) {
+		if time.Now().After(deadline) {
+			stop()
+			b.Fatalf("only %d of %d idle processes asleep after a minute", asleep, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return stop
+}
+
+// sleepingIn counts the processes of process group pgid that run sleep
+// and are asleep, from /proc/PID/stat.
+func sleepingIn(pgid int) int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 || !bytes.HasSuffix(stat[:i], []byte("(sleep")) {
+			continue
+		}
+		fields := strings.Fields(string(stat[i+1:]))
+		if len(fields) > 2 && fields[0] == "S" && fields[2] == strconv.Itoa(pgid) {
+			n++
+		}
+	}
+	return n
 }
 
 func presentAll(set spawn.Set) bool {
