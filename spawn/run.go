@@ -33,10 +33,10 @@ type Result struct {
 // child: unshare of either moves only the caller's future children, so an
 // exec'd child would not be inside them. The one exception is time with
 // offsets: they need a namespace no process has entered yet. Where exec
-// enters it (TimeNSOnExec), the child Run forks unshares it and writes the
-// offsets just before its exec, after its user namespace, if any, exists;
-// on older kernels the probe makes it and starts its observer inside (pid
-// with it, when asked).
+// enters it (TimeNSOnExec), Run makes it (see makerOfTime): from its thread
+// for time without user, in the child it forks, just before its exec,
+// with user; on older kernels the probe makes it and starts its observer
+// inside (pid with it, when asked).
 //
 // On systems other than Linux it returns an *Error wrapping
 // errors.ErrUnsupported once the options are valid.
@@ -94,11 +94,17 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 // timeWithOffsets reports whether the set's time namespace gets offsets,
 // which need a namespace no process has entered yet: a clone flag cannot
-// make it, so either the caller's thread of its own (callerMakesTime) or
-// the probe (probeMakesTime) does.
+// make it, so Run or the probe does (see makerOfTime).
 func (o Options) timeWithOffsets() bool {
 	return o.Set.Has(Time) && (o.Actions.MonotonicOffset != 0 || o.Actions.BoottimeOffset != 0)
 }
+
+// makeTimeError is a failure to make the child's time namespace, before
+// anything was exec'd: Run reports it as the time kind's.
+type makeTimeError struct{ err error }
+
+func (e *makeTimeError) Error() string { return e.err.Error() }
+func (e *makeTimeError) Unwrap() error { return e.err }
 
 // timeNSOnExecSince is the first kernel where exec, and not only fork,
 // moves a task into its time namespace for children (and where such a task

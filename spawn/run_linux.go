@@ -23,15 +23,13 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 	}
 	flags := opts.Set.CloneFlags()
 	maker := makerOfTime(ctx, opts)
-	if maker == timeByThread || maker == timeByFork {
-		// Run makes it: its thread for time before the clone, or its
-		// fork before the exec (see startAndWait).
+	if maker != timeByClone {
+		// Offsets need a time namespace no process has entered yet, which
+		// the clone flag does not give: Run (its thread for time before
+		// the clone, its fork before the exec) or the probe makes it.
 		flags &^= Time.CloneFlag()
 	}
 	if maker == timeByProbe {
-		// Offsets need a time namespace no process has entered yet, so the
-		// probe makes it.
-		flags &^= Time.CloneFlag()
 		args = append(args, "-"+probes.FlagTimens,
 			"-"+probes.FlagMonotonicOffset, opts.Actions.MonotonicOffset.String(),
 			"-"+probes.FlagBoottimeOffset, opts.Actions.BoottimeOffset.String())

@@ -19,8 +19,3 @@ func startAndWait(_ context.Context, cmd *exec.Cmd, _ Options) (pid int, waitErr
 	}
 	return cmd.Process.Pid, cmd.Wait(), nil
 }
-
-// makeTimeError is never made here.
-type makeTimeError struct{ err error }
-
-func (e *makeTimeError) Error() string { return e.err.Error() }

@@ -74,13 +74,6 @@ func startAndWait(ctx context.Context, cmd *exec.Cmd, opts Options) (pid int, wa
 	return cmd.Process.Pid, cmd.Wait(), nil
 }
 
-// makeTimeError is a failure to make the child's time namespace, before
-// anything was exec'd: Run reports it as the time kind's.
-type makeTimeError struct{ err error }
-
-func (e *makeTimeError) Error() string { return e.err.Error() }
-func (e *makeTimeError) Unwrap() error { return e.err }
-
 // timeStart asks Run's thread for time to start cmd in a new time
 // namespace with offsets.
 type timeStart struct {

@@ -3,19 +3,18 @@
 package suite
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nsverify/nsverify/spawn"
+	"github.com/nsverify/nsverify/suite/hoststate"
 )
 
 // BenchmarkMatrix measures, in one run, the floor and the matrix over every
@@ -95,7 +94,7 @@ func idleProcesses(b *testing.B, n int) (stop func()) {
 }
 
 // sleepingIn counts the processes of process group pgid that run sleep
-// and are asleep, from /proc/PID/stat.
+// and are asleep.
 func sleepingIn(pgid int) int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
@@ -103,20 +102,11 @@ func sleepingIn(pgid int) int {
 	}
 	n := 0
 	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		// pid (comm) state ppid pgrp ...
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 || !bytes.HasSuffix(stat[:i], []byte("(sleep")) {
-			continue
-		}
-		fields := strings.Fields(string(stat[i+1:]))
-		if len(fields) > 2 && fields[0] == "S" && fields[2] == strconv.Itoa(pgid) {
+		if p, err := hoststate.ReadStat(pid); err == nil && p.Pgrp == pgid && p.Comm == "sleep" && p.State == "S" {
 			n++
 		}
 	}

@@ -94,7 +94,7 @@ func parseStat(r io.Reader) (Process, error) {
 	if err != nil {
 		return Process{}, fmt.Errorf("parse stat pid: %w", err)
 	}
-	// After comm: state (field 3), ppid (4), … starttime (22).
+	// After comm: state (field 3), ppid (4), pgrp (5), … starttime (22).
 	f := strings.Fields(s[end+1:])
 	if len(f) < 20 {
 		return Process{}, fmt.Errorf("parse stat of pid %d: %d fields after comm, want at least 20: %w", pid, len(f), errMalformed)
@@ -103,9 +103,13 @@ func parseStat(r io.Reader) (Process, error) {
 	if err != nil {
 		return Process{}, fmt.Errorf("parse stat ppid of pid %d: %w", pid, err)
 	}
+	pgrp, err := strconv.Atoi(f[2])
+	if err != nil {
+		return Process{}, fmt.Errorf("parse stat process group of pid %d: %w", pid, err)
+	}
 	start, err := strconv.ParseUint(f[19], 10, 64)
 	if err != nil {
 		return Process{}, fmt.Errorf("parse stat start time of pid %d: %w", pid, err)
 	}
-	return Process{PID: pid, PPID: ppid, State: f[0], Comm: s[open+1 : end], StartTime: start}, nil
+	return Process{PID: pid, PPID: ppid, Pgrp: pgrp, State: f[0], Comm: s[open+1 : end], StartTime: start}, nil
 }

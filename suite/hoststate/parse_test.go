@@ -186,9 +186,9 @@ func TestParseStat(t *testing.T) {
 		file string
 		want Process
 	}{
-		{"stat_cat.txt", Process{PID: 15558, PPID: 15552, State: "R", Comm: "cat", StartTime: 299921}},
-		{"stat_parens.txt", Process{PID: 15561, PPID: 15552, State: "S", Comm: "a) (b c)", StartTime: 299921}},
-		{"stat_zombie.txt", Process{PID: 15583, PPID: 15582, State: "Z", Comm: "sh", StartTime: 300367}},
+		{"stat_cat.txt", Process{PID: 15558, PPID: 15552, Pgrp: 15552, State: "R", Comm: "cat", StartTime: 299921}},
+		{"stat_parens.txt", Process{PID: 15561, PPID: 15552, Pgrp: 15552, State: "S", Comm: "a) (b c)", StartTime: 299921}},
+		{"stat_zombie.txt", Process{PID: 15583, PPID: 15582, Pgrp: 15578, State: "Z", Comm: "sh", StartTime: 300367}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -56,6 +56,8 @@ type Snapshot struct {
 type Process struct {
 	PID  int `json:"pid"`
 	PPID int `json:"ppid"`
+	// Pgrp is the process group.
+	Pgrp int `json:"pgrp"`
 	// State is the one-letter state of /proc/PID/stat: R, S, D, T, Z
 	// (a zombie: exited, not yet waited for), X…
 	State string `json:"state"`

@@ -192,7 +192,7 @@ func descendants(opts Options) ([]Process, error) {
 		if err != nil || pid <= 0 {
 			continue
 		}
-		p, err := readStat(pid)
+		p, err := ReadStat(pid)
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ESRCH) {
 			continue
 		}
@@ -222,7 +222,8 @@ func descendants(opts Options) ([]Process, error) {
 	return found, nil
 }
 
-func readStat(pid int) (Process, error) {
+// ReadStat reads /proc/PID/stat of pid.
+func ReadStat(pid int) (Process, error) {
 	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return Process{}, fmt.Errorf("open stat of pid %d: %w", pid, err)

@@ -328,7 +328,7 @@ func waitState(t *testing.T, pid int, want string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		p, err := readStat(pid)
+		p, err := ReadStat(pid)
 		if err == nil && p.State == want {
 			return
 		}
