@@ -33,11 +33,15 @@ type Report struct {
 	// Mqueues are the POSIX queues of the probe's ipc namespace, listed
 	// through an mqueue file system of its own, made where it mounts
 	// /proc (-mount-proc) and attached nowhere.
-	Mqueues  []string          `json:"mqueues,omitempty"`
-	Confine  *Confine          `json:"confine,omitempty"`
-	Actions  map[string]string `json:"actions,omitempty"`
-	Launcher *Launcher         `json:"launcher,omitempty"`
-	Errors   map[string]string `json:"errors,omitempty"`
+	Mqueues []string `json:"mqueues,omitempty"`
+	Confine *Confine `json:"confine,omitempty"`
+	// Canaries are the probe's attempts on the canaries the host planted
+	// (-canaries), by name; the host judges them by what it saw itself
+	// where it can.
+	Canaries map[string]CanaryAttempt `json:"canaries,omitempty"`
+	Actions  map[string]string        `json:"actions,omitempty"`
+	Launcher *Launcher                `json:"launcher,omitempty"`
+	Errors   map[string]string        `json:"errors,omitempty"`
 }
 
 // NSID identifies a namespace by the device and inode of its nsfs file, the

@@ -15,10 +15,13 @@ func TestConfineValidate(t *testing.T) {
 		wantErr string
 	}{
 		{"hostname from user sharing uts", Confine{TryHostname: "x"}, user, ""},
-		{"hostname with uts of its own", Confine{TryHostname: "x"}, SetOf(User, UTS), "use user without uts"},
-		{"hostname without user", Confine{TryHostname: "x"}, None, "use user without uts"},
-		{"link with net of its own", Confine{TryLink: "x"}, SetOf(User, Net), "use user without net"},
-		{"mount with mnt of its own", Confine{TryMountProc: true}, SetOf(User, MNT), "use user without mnt"},
+		{"hostname with uts of its own (the control)", Confine{TryHostname: "x"}, SetOf(User, UTS), ""},
+		{"hostname without user", Confine{TryHostname: "x"}, None, "add user"},
+		{"hostname with uts, without user", Confine{TryHostname: "x"}, SetOf(UTS), "add user"},
+		{"link with net of its own (the control)", Confine{TryLink: "x"}, SetOf(User, Net), ""},
+		{"link without user", Confine{TryLink: "x"}, SetOf(Net), "add user"},
+		{"mount with mnt of its own (the control)", Confine{TryMountProc: true}, SetOf(User, PID, MNT), ""},
+		{"mount without user", Confine{TryMountProc: true}, SetOf(PID, MNT), "add user"},
 		{"hostname too long", Confine{TryHostname: strings.Repeat("h", 65)}, user, "at most 64"},
 		{"link name too long", Confine{TryLink: strings.Repeat("l", 16)}, user, "at most 15"},
 		{"setns from the empty set", Confine{SetnsHost: true}, None, ""},

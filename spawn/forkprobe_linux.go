@@ -41,7 +41,10 @@ type forkPlan struct {
 	parent uintptr
 	// Descriptors of this process, each above 2, that the child puts on 0,
 	// 1 and 2; the pipe it waits on, and the one it reports a failure on.
-	stdio        [3]uintptr
+	stdio [3]uintptr
+	// hello is the child's end of the hello socket, put on descriptor 3
+	// (0 when there is none).
+	hello        uintptr
 	syncR, syncW uintptr
 	failW        uintptr
 	sig          probes.SigState
@@ -66,6 +69,7 @@ const (
 	stepSetuid
 	stepSetpgid
 	stepStdio
+	stepHello
 	stepParentGone
 	stepExec
 )
@@ -79,6 +83,7 @@ var stepNames = map[uint32]string{
 	stepSetuid:      "set uid 0",
 	stepSetpgid:     "make its own process group",
 	stepStdio:       "set up stdin, stdout and stderr",
+	stepHello:       "pass the hello socket on descriptor 3",
 	stepParentGone:  "find its parent alive",
 	stepExec:        "exec the probe",
 }
@@ -93,7 +98,10 @@ var stepNames = map[uint32]string{
 //
 // Only the forked child's own namespaces change: the fork copies this
 // process, and nothing of it but the copy unshares.
-func forkAndWait(ctx context.Context, cmd *exec.Cmd, opts Options) (pid int, waitErr, startErr error) {
+//
+// Descriptor 3 of the child is cmd.ExtraFiles[0] where there is one (the
+// hello socket); started is called once the child exists.
+func forkAndWait(ctx context.Context, cmd *exec.Cmd, opts Options, started func()) (pid int, waitErr, startErr error) {
 	attr := cmd.SysProcAttr
 	p := &forkPlan{flags: attr.Cloneflags, timeFlag: Time.CloneFlag(), user: attr.Cloneflags&unix.CLONE_NEWUSER != 0, newPID: attr.Cloneflags&unix.CLONE_NEWPID != 0, sig: probes.NewSigState()}
 	var err error
@@ -120,6 +128,12 @@ func forkAndWait(ctx context.Context, cmd *exec.Cmd, opts Options) (pid int, wai
 		p.stdio[i] = f.Fd()
 	}
 	p.syncR, p.syncW, p.failW = files.syncR.Fd(), files.syncW.Fd(), files.failW.Fd()
+	if len(cmd.ExtraFiles) > 1 {
+		return 0, nil, errors.New("fork the probe: it takes one extra file, the hello socket")
+	}
+	if len(cmd.ExtraFiles) == 1 {
+		p.hello = cmd.ExtraFiles[0].Fd()
+	}
 	p.parent = uintptr(os.Getpid())
 
 	// The child's parent death signal follows the thread that forks it,
@@ -137,6 +151,7 @@ func forkAndWait(ctx context.Context, cmd *exec.Cmd, opts Options) (pid int, wai
 	// the group reaches it.
 	_ = syscall.Setpgid(pid, pid)
 	files.closeChildEnds()
+	started()
 	proc, err := os.FindProcess(pid)
 	if err != nil {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
@@ -216,8 +231,9 @@ type forkFiles struct {
 }
 
 // openForkFiles opens /dev/null for stdin and the four pipes, every end
-// the child uses at a descriptor above 2, so that putting stdin, stdout
-// and stderr on 0, 1 and 2 in the child never overwrites another.
+// the child uses at a descriptor above 3, so that putting stdin, stdout,
+// stderr and the hello socket on 0 to 3 in the child never overwrites
+// another.
 func openForkFiles() (*forkFiles, error) {
 	f := &forkFiles{}
 	var err error
@@ -231,10 +247,10 @@ func openForkFiles() (*forkFiles, error) {
 		}
 	}
 	for _, pf := range []**os.File{&f.stdin, &f.stdoutW, &f.stderrW, &f.syncR, &f.syncW, &f.failW} {
-		if (*pf).Fd() > 2 {
+		if (*pf).Fd() > 3 {
 			continue
 		}
-		fd, err := unix.FcntlInt((*pf).Fd(), unix.F_DUPFD_CLOEXEC, 3)
+		fd, err := unix.FcntlInt((*pf).Fd(), unix.F_DUPFD_CLOEXEC, 4)
 		if err != nil {
 			f.close()
 			return nil, fmt.Errorf("move a descriptor of the probe above 2: %w", err)
@@ -360,6 +376,16 @@ func forkedProbe(p *forkPlan) {
 	for i := uintptr(0); i < 3; i++ {
 		if _, _, errno := syscall.RawSyscall(unix.SYS_DUP3, p.stdio[i], i, 0); errno != 0 {
 			forkFailed(p, stepStdio, errno)
+		}
+	}
+	if p.hello == 3 {
+		// Already in place: only its close-on-exec flag goes.
+		if _, _, errno := syscall.RawSyscall(unix.SYS_FCNTL, 3, unix.F_SETFD, 0); errno != 0 {
+			forkFailed(p, stepHello, errno)
+		}
+	} else if p.hello != 0 {
+		if _, _, errno := syscall.RawSyscall(unix.SYS_DUP3, p.hello, 3, 0); errno != 0 {
+			forkFailed(p, stepHello, errno)
 		}
 	}
 	// Again: a change of the kernel's uid or gid (a map whose 0 is not

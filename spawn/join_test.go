@@ -35,14 +35,37 @@ func TestJoinValidateRefusesWrongCombinationsBeforeCloning(t *testing.T) {
 	}
 }
 
-func TestJoinArgsNameKindsUserFirst(t *testing.T) {
+// The order after user is the probe's choice (probes.JoinOrder), not a
+// rule this test may copy; that user comes first is the kernel's rule,
+// which the suite's join specs show as an ordinary user. So the test
+// asserts user first and every kind asked for, once, in any order.
+func TestJoinArgsNameEveryKindOnceUserFirst(t *testing.T) {
 	byPath := Join{Paths: map[Kind]string{Net: "/run/netns/a", User: "/proc/7/ns/user", MNT: "/proc/7/ns/mnt"}}
-	if got, want := byPath.args(), []string{"-join", "user=/proc/7/ns/user,net=/run/netns/a,mnt=/proc/7/ns/mnt"}; !slices.Equal(got, want) {
-		t.Errorf("args = %q, want %q", got, want)
+	args := byPath.args()
+	if len(args) != 2 || args[0] != "-join" {
+		t.Fatalf("args = %q, want -join and one list", args)
 	}
+	parts := strings.Split(args[1], ",")
+	if parts[0] != "user=/proc/7/ns/user" {
+		t.Errorf("args = %q: the first kind is not user, which owns the others", args)
+	}
+	slices.Sort(parts)
+	if want := []string{"mnt=/proc/7/ns/mnt", "net=/run/netns/a", "user=/proc/7/ns/user"}; !slices.Equal(parts, want) {
+		t.Errorf("args = %q, want each of %q once", args, want)
+	}
+
 	byPidfd := Join{PID: 7, Kinds: SetOf(Net, UTS, User)}
-	if got, want := byPidfd.args(), []string{"-join-pidfd", "7=user+uts+net"}; !slices.Equal(got, want) {
-		t.Errorf("args = %q, want %q", got, want)
+	args = byPidfd.args()
+	if len(args) != 2 || args[0] != "-join-pidfd" || !strings.HasPrefix(args[1], "7=") {
+		t.Fatalf("args = %q, want -join-pidfd and 7=KINDS", args)
+	}
+	kinds := strings.Split(strings.TrimPrefix(args[1], "7="), "+")
+	if kinds[0] != "user" {
+		t.Errorf("args = %q: the first kind is not user, which owns the others", args)
+	}
+	slices.Sort(kinds)
+	if want := []string{"net", "user", "uts"}; !slices.Equal(kinds, want) {
+		t.Errorf("args = %q, want each of %q once", args, want)
 	}
 	if got := (Join{}).args(); got != nil {
 		t.Errorf("args of no join = %q, want none", got)

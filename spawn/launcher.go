@@ -62,11 +62,22 @@ type Launcher struct {
 	Version string
 	// Refused, when not empty, says why the launcher starts nothing on
 	// this machine, in its own words, with what nsverify makes of them:
-	// every set is then not expressible, with that reason.
+	// every set is then not expressible, with that reason. Only a program
+	// that is missing, or a runtime's stated refusal of the machine (crun
+	// 1.8 on a hybrid cgroup layout), is a refusal.
 	Refused string
+	// Broken, when not empty, says how an OCI runtime failed its trial in
+	// a mount and a pid namespace without stating a refusal: the bundle
+	// nsverify writes is under test as much as the runtime, so every set
+	// the launcher expresses then fails with it (TrialFailure), never n/a.
+	Broken string
 	// refusedKinds are kinds a trial run showed the launcher refuses, each
 	// with its own message (runc 1.1 has no time namespace).
 	refusedKinds map[Kind]string
+	// brokenKinds are kinds whose trial failed without the runtime saying
+	// it cannot make them, each with its message: every set holding one
+	// fails with it.
+	brokenKinds map[Kind]string
 	// rootless says the caller lacks CAP_SYS_ADMIN in the initial user
 	// namespace, for which the OCI runtimes would need a configuration of
 	// their own.
@@ -86,7 +97,9 @@ type launcherJSON struct {
 	Path         string          `json:"path,omitempty"`
 	Version      string          `json:"version,omitempty"`
 	Refused      string          `json:"refused,omitempty"`
+	Broken       string          `json:"broken,omitempty"`
 	RefusedKinds map[Kind]string `json:"refused_kinds,omitempty"`
+	BrokenKinds  map[Kind]string `json:"broken_kinds,omitempty"`
 	Rootless     bool            `json:"rootless,omitempty"`
 	NotUID0      bool            `json:"not_uid0,omitempty"`
 	RootFS       string          `json:"rootfs,omitempty"`
@@ -94,7 +107,8 @@ type launcherJSON struct {
 
 // MarshalJSON encodes l whole, what it found when tried included.
 func (l *Launcher) MarshalJSON() ([]byte, error) {
-	return json.Marshal(launcherJSON{Name: l.Name, Path: l.Path, Version: l.Version, Refused: l.Refused, RefusedKinds: l.refusedKinds, Rootless: l.rootless, NotUID0: l.notUID0, RootFS: l.rootfs})
+	return json.Marshal(launcherJSON{Name: l.Name, Path: l.Path, Version: l.Version, Refused: l.Refused, Broken: l.Broken,
+		RefusedKinds: l.refusedKinds, BrokenKinds: l.brokenKinds, Rootless: l.rootless, NotUID0: l.notUID0, RootFS: l.rootfs})
 }
 
 // UnmarshalJSON decodes what MarshalJSON encoded. The root file system
@@ -107,7 +121,8 @@ func (l *Launcher) UnmarshalJSON(data []byte) error {
 	if _, err := ParseLaunchers(v.Name); err != nil {
 		return fmt.Errorf("decode launcher: %w", err)
 	}
-	*l = Launcher{Name: v.Name, Path: v.Path, Version: v.Version, Refused: v.Refused, refusedKinds: v.RefusedKinds, rootless: v.Rootless, notUID0: v.NotUID0, rootfs: v.RootFS}
+	*l = Launcher{Name: v.Name, Path: v.Path, Version: v.Version, Refused: v.Refused, Broken: v.Broken,
+		refusedKinds: v.RefusedKinds, brokenKinds: v.BrokenKinds, rootless: v.Rootless, notUID0: v.NotUID0, rootfs: v.RootFS}
 	return nil
 }
 
@@ -129,6 +144,48 @@ func (l *Launcher) String() string {
 // with its messages.
 func (l *Launcher) RefusedKinds() map[Kind]string { return maps.Clone(l.refusedKinds) }
 
+// BrokenKinds returns the kinds whose trial run failed without the launcher
+// saying it cannot make them, with its messages.
+func (l *Launcher) BrokenKinds() map[Kind]string { return maps.Clone(l.brokenKinds) }
+
+// TrialError says a launcher failed a trial run, with the bundle nsverify
+// writes, for a reason it did not state as a refusal: a failure of the
+// launcher or of nsverify, which fails every set it touches. Kind is the
+// kind the failed trial added to a mount and a pid namespace; empty, the
+// trial with those two alone failed.
+type TrialError struct {
+	Launcher string
+	Kind     Kind
+	Reason   string
+}
+
+// Error starts with the kind, as an oracle's failure does, or with the
+// launcher when the trial without any other kind failed.
+func (e *TrialError) Error() string {
+	if e.Kind == "" {
+		return fmt.Sprintf("%s: failed its trial in new mount and pid namespaces: %s", e.Launcher, e.Reason)
+	}
+	return fmt.Sprintf("%s: %s failed its trial in new mount, pid and %s namespaces: %s", e.Kind, e.Launcher, e.Kind, e.Reason)
+}
+
+// TrialFailure returns the *TrialError every run of l in set fails with:
+// the launcher's own (Broken), or that of the first kind of set whose
+// trial failed; nil when the trials set needs passed.
+func (l *Launcher) TrialFailure(set Set) error {
+	if l.Builtin() {
+		return nil
+	}
+	if l.Broken != "" {
+		return &TrialError{Launcher: l.Name, Reason: l.Broken}
+	}
+	for _, k := range set.Kinds() {
+		if msg, broken := l.brokenKinds[k]; broken {
+			return &TrialError{Launcher: l.Name, Kind: k, Reason: msg}
+		}
+	}
+	return nil
+}
+
 // NotExpressibleError says a launcher cannot start a child as the options
 // ask: a fact about the launcher, not a failure of it, which a matrix shows
 // as n/a with the reason.
@@ -148,8 +205,10 @@ var ErrNotExpressible = errors.New("not expressible by the launcher")
 func (e *NotExpressibleError) Is(target error) bool { return target == ErrNotExpressible }
 
 // Expresses says whether l can start a child as opts ask and, if not, why:
-// what the launcher always or never does, or what it refused when tried.
-// The built-in launcher expresses everything spawn validates.
+// what the launcher always or never does, or what it said it refuses when
+// tried. A trial that failed otherwise is no reason: such a set is
+// expressed, and its run fails with TrialFailure. The built-in launcher
+// expresses everything spawn validates.
 func (l *Launcher) Expresses(opts Options) (ok bool, reason string) {
 	if l.Builtin() {
 		return true, ""

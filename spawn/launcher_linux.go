@@ -29,11 +29,13 @@ const launcherTrialTimeout = 20 * time.Second
 // FindLauncher finds the launcher name at path, or on PATH when path is
 // empty, and reads its version. For an OCI runtime it also makes a root
 // file system holding a copy of probe, and tries the runtime once in a
-// mount and pid namespace, then once more with each other kind: what the
-// runtime refuses there is not expressible, with the runtime's own message.
-// A launcher that is missing, or refuses even the first trial, is returned
-// with Refused saying so, so that its rows say n/a with the reason; an
-// unknown name is an error. Close removes what FindLauncher made.
+// mount and pid namespace, then once more with each other kind: a kind the
+// runtime says it cannot make is not expressible, with the runtime's own
+// message; a trial that failed otherwise fails the sets it touches
+// (TrialFailure). A launcher that is missing, or that refuses this machine
+// in its own words, is returned with Refused saying so, so that its rows
+// say n/a with the reason; an unknown name is an error. Close removes what
+// FindLauncher made.
 func FindLauncher(name, path, probe string) (*Launcher, error) {
 	if _, err := ParseLaunchers(name); err != nil {
 		return nil, err
@@ -117,7 +119,7 @@ func (l *Launcher) prepareOCI(probe string) error {
 
 	base := SetOf(MNT, PID)
 	if msg := l.trial(Options{Set: base}); msg != "" {
-		l.Refused = fmt.Sprintf("%s refused a container in a mount and a pid namespace: %s%s", l.Name, msg, diagnoseRefusal(msg))
+		l.recordBaseTrial(msg)
 		return nil
 	}
 	for _, k := range []Kind{UTS, IPC, Net, User, Cgroup, Time} {
@@ -129,17 +131,44 @@ func (l *Launcher) prepareOCI(probe string) error {
 			opts.Actions.MonotonicOffset = time.Second
 		}
 		if msg := l.trial(opts); msg != "" {
-			if l.refusedKinds == nil {
-				l.refusedKinds = map[Kind]string{}
-			}
-			l.refusedKinds[k] = msg
+			l.recordKindTrial(k, msg)
 		}
 	}
 	return nil
 }
 
+// recordBaseTrial records the failed trial in a mount and a pid namespace:
+// a refusal of this machine, stated by the runtime, makes the launcher
+// n/a; anything else is its failure, which every set it expresses shows.
+func (l *Launcher) recordBaseTrial(msg string) {
+	if statesMachineRefused(msg) {
+		l.Refused = fmt.Sprintf("%s refused a container in a mount and a pid namespace: %s%s", l.Name, msg, diagnoseRefusal(msg))
+		return
+	}
+	l.Broken = msg
+}
+
+// recordKindTrial records the failed trial with kind k: a kind the
+// runtime says it cannot make is refused, and the sets holding it n/a;
+// any other failure breaks them, since the trial ran the same bundle
+// code the sets do and may have found a fault of that code.
+func (l *Launcher) recordKindTrial(k Kind, msg string) {
+	if statesKindRefused(msg, k) {
+		if l.refusedKinds == nil {
+			l.refusedKinds = map[Kind]string{}
+		}
+		l.refusedKinds[k] = msg
+		return
+	}
+	if l.brokenKinds == nil {
+		l.brokenKinds = map[Kind]string{}
+	}
+	l.brokenKinds[k] = msg
+}
+
 // trial runs the probe's pid observation in a container as opts ask, and
-// returns the runtime's message if it refused.
+// returns what went wrong, in the runtime's words where it gave some; ""
+// when the probe's report came back.
 func (l *Launcher) trial(opts Options) string {
 	ctx, cancel := context.WithTimeout(context.Background(), launcherTrialTimeout)
 	defer cancel()
@@ -324,6 +353,9 @@ func randomHex(n int) string {
 // opts.Set, and what to undo after it.
 func (l *Launcher) launcherArgv(opts Options, args []string) (argv []string, done func(), err error) {
 	set := opts.Set
+	if err := l.TrialFailure(set); err != nil {
+		return nil, nil, err
+	}
 	switch l.Name {
 	case LauncherUnshare:
 		argv = []string{l.Path}
@@ -386,6 +418,9 @@ func (l *Launcher) BareCommand(set Set, probe string) (argv []string, done func(
 		return nil, nil, errors.New("bare command: the built-in launcher is a clone, not a program; clone the probe with the set's flags")
 	}
 	opts := Options{Probe: probe, Set: set}
+	if err := l.TrialFailure(set); err != nil {
+		return nil, nil, fmt.Errorf("bare command: %w", err)
+	}
 	if l.OCI() {
 		opts.Probe = ociProbePath
 		b, err := l.newBundle(opts, nil, "", 0)
@@ -413,133 +448,4 @@ func cgroupPathOf(dir string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("find cgroup path: %s is under no cgroup v2 mount", dir)
-}
-
-// runLaunched starts the probe through a launcher other than the built-in
-// one and returns its report. The probe is passed one end of a unix socket
-// (-hello-fd 3) and says hello on it before it acts: the kernel gives its
-// pid as this process sees it, whatever pid namespace and launcher stand
-// between them, and opts.WhileHeld looks at it, alive, before it goes on.
-func runLaunched(ctx context.Context, opts Options, timeout time.Duration) (*Result, error) {
-	l := opts.Launcher
-	args, err := probeArgs(opts)
-	if err != nil {
-		return nil, &Error{Set: opts.Set, Op: "prepare probe", Err: err}
-	}
-	args = append(args, "-"+probes.FlagHelloFD, "3")
-	probe := opts
-	if l.OCI() {
-		probe.Probe = ociProbePath
-	}
-	argv, done, err := l.launcherArgv(probe, args)
-	if err != nil {
-		return nil, &Error{Set: opts.Set, Op: "prepare " + l.Name, Err: err}
-	}
-	defer done()
-
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, &Error{Set: opts.Set, Op: "make hello socket", Err: err}
-	}
-	ours := os.NewFile(uintptr(fds[0]), "hello")
-	theirs := os.NewFile(uintptr(fds[1]), "hello-probe")
-	defer ours.Close()
-	if err := unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_PASSCRED, 1); err != nil {
-		theirs.Close()
-		return nil, &Error{Set: opts.Set, Op: "make hello socket", Err: fmt.Errorf("set SO_PASSCRED: %w", err)}
-	}
-
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = opts.Env
-	if cmd.Env == nil {
-		cmd.Env = []string{}
-	}
-	cmd.ExtraFiles = []*os.File{theirs}
-	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if opts.CgroupDir != "" && !l.OCI() {
-		// unshare and bwrap are started in the cgroup, as the built-in
-		// launcher's child is, and their cgroup namespace is rooted there.
-		f, err := os.Open(opts.CgroupDir)
-		if err != nil {
-			theirs.Close()
-			return nil, &Error{Set: opts.Set, Op: "prepare " + l.Name, Err: fmt.Errorf("open cgroup: %w", err)}
-		}
-		defer f.Close()
-		attr.UseCgroupFD, attr.CgroupFD = true, int(f.Fd())
-	}
-	cmd.SysProcAttr = attr
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	all := argv
-	if err := cmd.Start(); err != nil {
-		theirs.Close()
-		return nil, &Error{Set: opts.Set, Op: "start " + l.Name, Err: err, Args: all}
-	}
-	theirs.Close()
-	hello := make(chan helloResult, 1)
-	go func() { hello <- awaitHello(fds[0], opts.WhileHeld) }()
-	waitErr := cmd.Wait()
-	// The launcher and the probe are gone; a hello was read long before,
-	// since the probe waits for the answer. Shutting the socket down wakes
-	// a read still waiting for one that never came.
-	_ = unix.Shutdown(fds[0], unix.SHUT_RDWR)
-	h := <-hello
-	if waitErr != nil && ctx.Err() != nil {
-		return nil, &Error{Set: opts.Set, Op: "wait for " + l.Name, Err: fmt.Errorf("killed its process group after %s: %w", timeout, ctx.Err()), Stderr: stderr.String(), Args: all}
-	}
-	if waitErr != nil {
-		return nil, &Error{Set: opts.Set, Op: "run the probe through " + l.Name, Err: waitErr, Stderr: stderr.String(), Args: all}
-	}
-	report, err := probes.DecodeReport(&stdout)
-	if err != nil {
-		return nil, &Error{Set: opts.Set, Op: "read probe report", Err: err, Stderr: stderr.String(), Args: all}
-	}
-	if h.err != nil {
-		return nil, &Error{Set: opts.Set, Op: "hear the probe's hello through " + l.Name, Err: h.err, Stderr: stderr.String(), Args: all}
-	}
-	return &Result{Set: opts.Set, Report: report, PID: cmd.Process.Pid, HostPID: h.pid, Args: all, Launcher: l.Name}, nil
-}
-
-type helloResult struct {
-	pid int
-	err error
-}
-
-// awaitHello reads the probe's hello on fd, with the credentials the kernel
-// attached, calls held with its pid, and answers.
-func awaitHello(fd int, held func(pid int)) helloResult {
-	buf := make([]byte, 1)
-	oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
-	for {
-		n, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, 0)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return helloResult{err: fmt.Errorf("read hello: %w", err)}
-		}
-		if n == 0 {
-			return helloResult{err: errors.New("read hello: the probe never said hello: the launcher did not pass it descriptor 3, or it never ran")}
-		}
-		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-		if err != nil || len(msgs) == 0 {
-			return helloResult{err: fmt.Errorf("read hello: no credentials came with it: %v", err)} //nolint:errorlint // err may be nil here, which %w would print as %!w(<nil>)
-		}
-		cred, err := unix.ParseUnixCredentials(&msgs[0])
-		if err != nil {
-			return helloResult{err: fmt.Errorf("read hello credentials: %w", err)}
-		}
-		if cred.Pid <= 0 {
-			return helloResult{err: fmt.Errorf("read hello: the kernel gave pid %d: the probe runs in no pid namespace this process can see", cred.Pid)}
-		}
-		if held != nil {
-			held(int(cred.Pid))
-		}
-		if _, err := unix.Write(fd, []byte{'g'}); err != nil {
-			return helloResult{pid: int(cred.Pid), err: fmt.Errorf("answer hello: %w", err)}
-		}
-		return helloResult{pid: int(cred.Pid)}
-	}
 }

@@ -131,3 +131,43 @@ func TestFindLauncherSaysWhyNot(t *testing.T) {
 		t.Errorf("crun off PATH: %+v, %v", l, err)
 	}
 }
+
+// TestTrialsRecordOnlyStatedRefusals: a failed trial is n/a only where the
+// runtime says so; otherwise the launcher, or the kind, is broken.
+func TestTrialsRecordOnlyStatedRefusals(t *testing.T) {
+	l := &Launcher{Name: LauncherRunc}
+	l.recordKindTrial(Time, `runc run failed: namespace {"time" ""} does not exist`)
+	l.recordKindTrial(IPC, "its container printed no report: decode probe report: EOF")
+	if _, ok := l.refusedKinds[Time]; !ok || len(l.refusedKinds) != 1 {
+		t.Errorf("refused kinds %v, want time alone", l.refusedKinds)
+	}
+	if _, ok := l.brokenKinds[IPC]; !ok || len(l.brokenKinds) != 1 {
+		t.Errorf("broken kinds %v, want ipc alone", l.brokenKinds)
+	}
+
+	hybrid := &Launcher{Name: LauncherCrun}
+	hybrid.recordBaseTrial("cgroups in hybrid mode not supported, drop all controllers from cgroupv2")
+	if !strings.Contains(hybrid.Refused, "hybrid") || hybrid.Broken != "" {
+		t.Errorf("crun on a hybrid layout: refused %q, broken %q", hybrid.Refused, hybrid.Broken)
+	}
+	crashed := &Launcher{Name: LauncherCrun}
+	crashed.recordBaseTrial("signal: segmentation fault, with nothing on stderr or stdout")
+	if crashed.Refused != "" || !strings.Contains(crashed.Broken, "segmentation fault") {
+		t.Errorf("crun that crashed: refused %q, broken %q", crashed.Refused, crashed.Broken)
+	}
+}
+
+// TestRunFailsOnABrokenKind: Run through a launcher whose trial with a
+// kind failed fails, before anything runs, with the trial's error naming
+// the kind, and is not n/a.
+func TestRunFailsOnABrokenKind(t *testing.T) {
+	runc := &Launcher{Name: LauncherRunc, Path: "/nonexistent/runc", brokenKinds: map[Kind]string{IPC: "its container printed no report: EOF"}}
+	_, err := Run(context.Background(), Options{Probe: probePath, Set: SetOf(MNT, PID, IPC), Launcher: runc})
+	var te *TrialError
+	if !errors.As(err, &te) || te.Kind != IPC || errors.Is(err, ErrNotExpressible) || !strings.Contains(err.Error(), "ipc: runc failed its trial") {
+		t.Fatalf("runc with a broken ipc trial: got %v", err)
+	}
+	if _, _, err := runc.BareCommand(SetOf(MNT, IPC), probePath); !errors.As(err, &te) {
+		t.Errorf("bare command with a broken ipc trial: got %v", err)
+	}
+}

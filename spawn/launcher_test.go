@@ -2,6 +2,7 @@ package spawn
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,10 @@ func TestExpresses(t *testing.T) {
 	uid0InUserNS := func(name string) *Launcher { return &Launcher{Name: name, Path: "/bin/" + name, rootless: true} }
 	runcNoTime := root(LauncherRunc)
 	runcNoTime.refusedKinds = map[Kind]string{Time: `namespace {"time" ""} does not exist`}
+	runcBrokenIPC := root(LauncherRunc)
+	runcBrokenIPC.brokenKinds = map[Kind]string{IPC: "its container printed no report: EOF"}
+	runcBroken := root(LauncherRunc)
+	runcBroken.Broken = "exit status 1, with nothing on stderr or stdout"
 	for _, c := range []struct {
 		l      *Launcher
 		set    Set
@@ -62,6 +67,9 @@ func TestExpresses(t *testing.T) {
 		{root(LauncherRunc), SetOf(MNT, User), false, "pid namespace of its own"},
 		{root(LauncherRunc), SetOf(MNT, User, PID), true, ""},
 		{runcNoTime, SetOf(MNT, Time), false, "does not exist"},
+		// A failed trial is no reason for n/a: the run fails instead.
+		{runcBrokenIPC, SetOf(MNT, IPC), true, ""},
+		{runcBroken, SetOf(MNT, PID), true, ""},
 		{rootless(LauncherCrun), SetOf(MNT, User, PID), false, "without CAP_SYS_ADMIN"},
 		{&Launcher{Name: LauncherCrun, Refused: "cgroups in hybrid mode not supported"}, SetOf(MNT), false, "hybrid"},
 		{nil, All, true, ""},
@@ -87,37 +95,50 @@ func TestExpresses(t *testing.T) {
 	}
 }
 
-// TestOCIBundleConfig checks the config.json written for a set: every kind
-// of the set with mount always, the maps, the offsets split as the kernel
-// takes them, and the probe as the process.
-func TestOCIBundleConfig(t *testing.T) {
-	opts := Options{Set: SetOf(UTS, User, PID, Time), UIDMap: []IDMap{{0, 1000, 1}}, GIDMap: []IDMap{{0, 1000, 1}},
-		Actions: Actions{MonotonicOffset: -1500 * time.Millisecond, BoottimeOffset: 9 * 24 * time.Hour}}
-	data, err := ociBundleConfig(opts, "/b/rootfs", []string{"-hostname", "x"}, []string{"CAP_SYS_ADMIN"}, "/nsverify-oci-1")
+// TestTrialFailure: a kind whose trial failed without a stated refusal
+// fails every set holding it, naming the kind first; a launcher whose
+// trial without other kinds failed fails every set, naming itself. Neither
+// is a NotExpressibleError.
+func TestTrialFailure(t *testing.T) {
+	runc := &Launcher{Name: LauncherRunc, Path: "/bin/runc", brokenKinds: map[Kind]string{IPC: "its container printed no report: EOF"}}
+	for _, c := range []struct {
+		l    *Launcher
+		set  Set
+		want string
+	}{
+		{runc, SetOf(MNT, PID, IPC), "ipc: runc failed its trial in new mount, pid and ipc namespaces: its container printed no report: EOF"},
+		{runc, SetOf(MNT, UTS), ""},
+		{&Launcher{Name: LauncherCrun, Broken: "signal: killed"}, SetOf(MNT), "crun: failed its trial in new mount and pid namespaces: signal: killed"},
+		{nil, All, ""},
+	} {
+		err := c.l.TrialFailure(c.set)
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("%v in %s: %v, want no failure", c.l, c.set, err)
+			}
+			continue
+		}
+		var te *TrialError
+		if !errors.As(err, &te) || errors.Is(err, ErrNotExpressible) || err.Error() != c.want {
+			t.Errorf("%v in %s: %v, want a *TrialError %q", c.l, c.set, err, c.want)
+		}
+	}
+}
+
+// TestLauncherJSONKeepsTrials: the processes the suite hands a launcher to
+// see what its trials found, failures included.
+func TestLauncherJSONKeepsTrials(t *testing.T) {
+	l := &Launcher{Name: LauncherRunc, Path: "/bin/runc", Broken: "b",
+		refusedKinds: map[Kind]string{Time: "t"}, brokenKinds: map[Kind]string{IPC: "i"}}
+	data, err := json.Marshal(l)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c ociConfig
-	if err := json.Unmarshal(data, &c); err != nil {
+	var got Launcher
+	if err := json.Unmarshal(data, &got); err != nil {
 		t.Fatal(err)
 	}
-	var types []string
-	for _, ns := range c.Linux.Namespaces {
-		types = append(types, ns.Type)
-	}
-	if got := strings.Join(types, ","); got != "uts,pid,mount,user,time" {
-		t.Errorf("namespaces %s", got)
-	}
-	if c.Linux.UIDMappings[0] != (ociIDMapping{ContainerID: 0, HostID: 1000, Size: 1}) {
-		t.Errorf("uid mappings %v", c.Linux.UIDMappings)
-	}
-	if m := c.Linux.TimeOffsets["monotonic"]; m.Secs != -2 || m.Nanosecs != 500000000 {
-		t.Errorf("monotonic offset %+v, want -2 s and 500000000 ns", m)
-	}
-	if b := c.Linux.TimeOffsets["boottime"]; b.Secs != 9*24*3600 || b.Nanosecs != 0 {
-		t.Errorf("boottime offset %+v", b)
-	}
-	if strings.Join(c.Process.Args, " ") != "/nsprobe -hostname x" || c.Root.Path != "/b/rootfs" || c.Linux.CgroupsPath != "/nsverify-oci-1" {
-		t.Errorf("process %v, root %v, cgroups path %q", c.Process.Args, c.Root, c.Linux.CgroupsPath)
+	if got.Broken != "b" || got.RefusedKinds()[Time] != "t" || got.BrokenKinds()[IPC] != "i" {
+		t.Errorf("decoded %+v from %s", got, data)
 	}
 }

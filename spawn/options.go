@@ -42,14 +42,20 @@ type Actions struct {
 
 // Confine are the confinement actions: what a confined child may not do,
 // tried so that its report holds the kernel's answer (probes.Confine).
-// Those that would change the host if allowed are tried by the probe only
-// where the kernel is certain to refuse (the namespace belongs to a user
-// namespace outside the child's); the others change only the child, or
-// act on an object the caller names and made for the purpose.
+// Those that would change the host if allowed are made in a form the
+// kernel rejects for an invalid argument once it has found them permitted
+// (probes.AttemptSethostname and the others), so they change nothing
+// anywhere; the setns attempts are tried only where the kernel must
+// refuse; the others change only the child, or act on an object the
+// caller names and made for the purpose.
 type Confine struct {
-	// TryHostname, TryLink and TryMountProc try to set the hostname, add
-	// a bridge, and make / private and mount /proc, from a new user
-	// namespace that shares the uts, net and mnt namespace respectively.
+	// TryHostname, TryLink and TryMountProc make the over-long
+	// sethostname (of TryHostname padded), the RTM_NEWLINK of a bridge
+	// with an over-long name (TryLink padded), and the mount of proc
+	// with an unknown option. From a new user namespace that shares the
+	// uts, net or mnt namespace the kernel refuses them (EPERM); from one
+	// that owns a new one of that kind, the control, it permits them and
+	// rejects the argument (probes.PermittedAnswer).
 	TryHostname  string
 	TryLink      string
 	TryMountProc bool
@@ -87,8 +93,12 @@ func (c Confine) validate(set Set) error {
 		what string
 		kind Kind
 	}{{c.TryHostname != "", "trying the hostname", UTS}, {c.TryLink != "", "trying a link", Net}, {c.TryMountProc, "trying a mount", MNT}} {
-		if t.on && (!set.Has(User) || set.Has(t.kind)) {
-			return fmt.Errorf("validate actions: %s shows a refusal only from a new user namespace that shares %s, and the set is %s; use user without %s", t.what, t.kind, set, t.kind)
+		// Only a new user namespace decides the answer by the set alone:
+		// EPERM where it shares the kind, the permitted answer where it
+		// owns a new one. Without user the answer is the caller's
+		// privilege, and the call would act on the host's namespace.
+		if t.on && !set.Has(User) {
+			return fmt.Errorf("validate actions: %s is judged only from a new user namespace (sharing %s: refused; with %s of its own: permitted), and the set is %s; add user", t.what, t.kind, t.kind, set)
 		}
 	}
 	if len(c.TryHostname) > probes.MaxHostnameLen {

@@ -1,9 +1,7 @@
 package spawn
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/nsverify/nsverify/probes"
@@ -16,11 +14,17 @@ type Result struct {
 	// Report is the probe's decoded report.
 	Report *probes.Report
 	// PID is the pid the host started. HostPID is the observer's pid as the
-	// host sees it: the same as PID, except where the probe must start the
-	// observer itself, to enter a time namespace with offsets or to join
-	// namespaces (Options.Join).
+	// kernel gave it with the probe's hello (SCM_CREDENTIALS), in this
+	// process's pid namespace: the same as PID, except where a launcher
+	// or the probe's own stage started the observer (a time namespace
+	// with offsets on an old kernel, a join).
 	PID     int
 	HostPID int
+	// Outside is what this process read of the observer from its own
+	// /proc while the observer waited for the answer to its hello: the
+	// host's word on its namespaces, ids, maps, capabilities and cgroups,
+	// which the report must agree with.
+	Outside *probes.Outside
 	// Args are the probe's arguments, for reports.
 	Args []string
 	// Launcher names the launcher that started the child.
@@ -56,40 +60,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 		return runLaunched(ctx, opts, timeout)
 	}
-	cmd, args, release, err := command(ctx, opts)
-	if err != nil {
-		return nil, &Error{Set: opts.Set, Op: "prepare probe", Err: err}
-	}
-	defer release()
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	pid, waitErr, err := startAndWait(ctx, cmd, opts)
-	if err != nil {
-		var timeErr *makeTimeError
-		if errors.As(err, &timeErr) {
-			return nil, &Error{Set: opts.Set, Kind: Time, Op: "make time namespace", Err: timeErr.err, Args: args}
-		}
-		e := &Error{Set: opts.Set, Op: "clone probe", Err: err, Args: args}
-		diagnose(e)
-		return nil, e
-	}
-	if waitErr != nil && ctx.Err() != nil {
-		return nil, &Error{Set: opts.Set, Op: "wait for probe", Err: fmt.Errorf("killed its process group after %s: %w", timeout, ctx.Err()), Stderr: stderr.String(), Args: args}
-	}
-	if waitErr != nil {
-		e := &Error{Set: opts.Set, Op: "wait for probe", Err: waitErr, Stderr: stderr.String(), Args: args}
-		diagnose(e) // only when stderr shows a failed uid/gid map write
-		return nil, e
-	}
-	report, err := probes.DecodeReport(&stdout)
-	if err != nil {
-		return nil, &Error{Set: opts.Set, Op: "read probe report", Err: err, Stderr: stderr.String(), Args: args}
-	}
-	res := &Result{Set: opts.Set, Report: report, PID: pid, HostPID: pid, Args: args, Launcher: LauncherGo}
-	if report.Launcher != nil {
-		res.HostPID = report.Launcher.ObserverPID
-	}
-	return res, nil
+	return runBuiltin(ctx, opts, timeout)
 }
 
 // timeWithOffsets reports whether the set's time namespace gets offsets,

@@ -1,7 +1,9 @@
 package spawn
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +16,67 @@ import (
 	"github.com/nsverify/nsverify/internal/testseam"
 	"github.com/nsverify/nsverify/probes"
 )
+
+// runBuiltin clones the probe into opts.Set itself, with the hello
+// handshake every launcher has (helloSocket), and returns its report.
+func runBuiltin(ctx context.Context, opts Options, timeout time.Duration) (*Result, error) {
+	cmd, args, release, err := command(ctx, opts)
+	if err != nil {
+		return nil, &Error{Set: opts.Set, Op: "prepare probe", Err: err}
+	}
+	defer release()
+	hello, err := newHelloSocket()
+	if err != nil {
+		return nil, &Error{Set: opts.Set, Op: "make hello socket", Err: err}
+	}
+	defer hello.close()
+	cmd.ExtraFiles = []*os.File{hello.theirs}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	started := func() {
+		hello.closeTheirs()
+		hello.listen(opts.WhileHeld)
+	}
+	pid, waitErr, err := startAndWait(ctx, cmd, opts, started)
+	if err != nil {
+		var timeErr *makeTimeError
+		if errors.As(err, &timeErr) {
+			return nil, &Error{Set: opts.Set, Kind: Time, Op: "make time namespace", Err: timeErr.err, Args: args}
+		}
+		e := &Error{Set: opts.Set, Op: "clone probe", Err: err, Args: args}
+		diagnose(e)
+		return nil, e
+	}
+	h := hello.result()
+	if waitErr != nil && ctx.Err() != nil {
+		return nil, &Error{Set: opts.Set, Op: "wait for probe", Err: fmt.Errorf("killed its process group after %s: %w", timeout, ctx.Err()), Stderr: stderr.String(), Args: args}
+	}
+	if waitErr != nil {
+		e := &Error{Set: opts.Set, Op: "wait for probe", Err: waitErr, Stderr: stderr.String(), Args: args}
+		diagnose(e) // only when stderr shows a failed uid/gid map write
+		return nil, e
+	}
+	report, err := probes.DecodeReport(&stdout)
+	if err != nil {
+		return nil, &Error{Set: opts.Set, Op: "read probe report", Err: err, Stderr: stderr.String(), Args: args}
+	}
+	if h.err != nil {
+		return nil, &Error{Set: opts.Set, Op: "hear the probe's hello", Err: h.err, Stderr: stderr.String(), Args: args}
+	}
+	if h.pid != pid && !stagedObserver(ctx, opts) {
+		// Nothing stands between this process and the child it cloned:
+		// the hello must come from that child.
+		return nil, &Error{Set: opts.Set, Op: "hear the probe's hello", Err: fmt.Errorf("the hello came from pid %d, and the probe Run started is pid %d", h.pid, pid), Stderr: stderr.String(), Args: args}
+	}
+	return &Result{Set: opts.Set, Report: report, PID: pid, HostPID: h.pid, Outside: h.outside, Args: args, Launcher: LauncherGo}, nil
+}
+
+// stagedObserver says whether the probe Run starts for opts observes from
+// a process its stage forks (a join, or a time namespace with offsets
+// where exec does not enter it), rather than being the observer itself.
+func stagedObserver(ctx context.Context, opts Options) bool {
+	return !opts.Join.empty() || (makerOfTime(ctx, opts) == timeByProbe && !execEntersTimeNS())
+}
 
 // command builds the exec.Cmd for opts; the context's deadline (or the
 // default timeout) kills the child's whole process group.
@@ -112,6 +175,8 @@ func probeArgs(opts Options) ([]string, error) {
 	}
 	args = append(args, opts.Actions.args()...)
 	args = append(args, opts.Join.args()...)
+	// Every child says hello on descriptor 3 (see helloSocket).
+	args = append(args, "-"+probes.FlagHelloFD, "3")
 	// The probe refuses every action in the namespaces of its parent.
 	parent, err := ownNamespaces(opts.Actions)
 	if err != nil {

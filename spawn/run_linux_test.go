@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -207,8 +208,13 @@ func TestAProbeThatHangsIsKilledAtTheDeadline(t *testing.T) {
 	if err != nil {
 		t.Skip("needs the sleep command to stand in for a hanging probe")
 	}
+	// A script that takes the probe's arguments and hangs.
+	hang := filepath.Join(t.TempDir(), "hang")
+	if err := os.WriteFile(hang, []byte("#!/bin/sh\nexec "+sleep+" 60\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	// That Run returns at all is bounded by the test's own timeout.
-	_, err = Run(t.Context(), Options{Probe: sleep, Subcommand: "60", Timeout: 300 * time.Millisecond})
+	_, err = Run(t.Context(), Options{Probe: hang, Timeout: 300 * time.Millisecond})
 	if err == nil {
 		t.Fatal("a probe that hangs was not reported")
 	}

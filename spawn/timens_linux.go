@@ -58,11 +58,12 @@ func makerOfTime(ctx context.Context, o Options) timeMaker {
 
 // startAndWait starts cmd and waits for it, from Run's thread for time or
 // by a fork of Run's own where it makes the child's time namespace.
-func startAndWait(ctx context.Context, cmd *exec.Cmd, opts Options) (pid int, waitErr, startErr error) {
+// started is called once the child exists, before the wait.
+func startAndWait(ctx context.Context, cmd *exec.Cmd, opts Options, started func()) (pid int, waitErr, startErr error) {
 	var err error
 	switch makerOfTime(ctx, opts) {
 	case timeByFork:
-		return forkAndWait(ctx, cmd, opts)
+		return forkAndWait(ctx, cmd, opts, started)
 	case timeByThread:
 		err = startInTimeNS(cmd, probes.FormatTimensOffsets(opts.Actions.MonotonicOffset, opts.Actions.BoottimeOffset))
 	default:
@@ -71,6 +72,7 @@ func startAndWait(ctx context.Context, cmd *exec.Cmd, opts Options) (pid int, wa
 	if err != nil {
 		return 0, nil, err
 	}
+	started()
 	return cmd.Process.Pid, cmd.Wait(), nil
 }
 

@@ -199,9 +199,31 @@ func cgroupProcs(dir string) ([]int, error) {
 // what was seen once the child was waited for.
 func holdForCgroup(opts *spawn.Options) (seen func() *cgroupSighting) {
 	s := &cgroupSighting{Dir: chosen.dir, Err: errors.New("the probe never said hello")}
+	dir := chosen.dir
 	opts.WhileHeld = func(pid int) {
-		s.PID, s.Err = pid, nil
-		s.Path, s.Err = procCgroup2Path(pid)
+		// The kernel's list of the cgroup's processes must hold the probe
+		// the kernel named with its hello: the pid found is the
+		// cgroup's word, not the hello's again.
+		if dir == "" {
+			// No cgroup chosen: only where the host sees the probe.
+			s.PID = pid
+			s.Path, s.Err = procCgroup2Path(pid)
+			return
+		}
+		pids, err := cgroupProcs(dir)
+		if err != nil {
+			s.Err = err
+			return
+		}
+		s.Err = fmt.Errorf("find the child in cgroup %s: its processes %v do not include the probe that said hello, pid %d", dir, pids, pid)
+		for _, p := range pids {
+			if p == pid {
+				s.PID, s.Err = p, nil
+			}
+		}
+		if s.Err == nil {
+			s.Path, s.Err = procCgroup2Path(pid)
+		}
 	}
 	return func() *cgroupSighting { return s }
 }
@@ -236,13 +258,21 @@ func expectCgroupSeen(c *Child, hostPath string) {
 		return
 	}
 	Expect(s.Err).NotTo(HaveOccurred(), "cgroup: the host did not see the child cloned with %s in the cgroup the spec chose", c.Set)
-	want := c.Result.PID
-	if !c.Opts.Launcher.Builtin() {
-		// Seen while held after its hello: the probe itself.
-		want = c.Result.HostPID
+	if s.Dir != "" {
+		// Found in the chosen cgroup's list of processes: the child Run
+		// started, or for another launcher the probe that said hello.
+		want := c.Result.PID
+		if !c.Opts.Launcher.Builtin() {
+			want = c.Result.HostPID
+		}
+		Expect(s.PID).To(Equal(want), "cgroup: the process the host found in the cgroup chosen for the child in %s is pid %d, and the child is pid %d", c.Set, s.PID, want)
 	}
-	Expect(s.PID).To(Equal(want), "cgroup: the process the host found in the cgroup chosen for the child in %s is pid %d, and the child is pid %d", c.Set, s.PID, want)
 	Expect(s.Path).To(Equal(hostPath), "cgroup: the host sees the child in %s at %s, and the spec chose %s", c.Set, s.Path, hostPath)
+	// And where the host read the observer while it waited after its
+	// hello, whoever started it.
+	read, ok := probes.CgroupPath(c.Result.Outside.Cgroup, "")
+	Expect(ok).To(BeTrue(), "cgroup: the host read no cgroup v2 path of the child in %s: %v; errors: %v", c.Set, c.Result.Outside.Cgroup, c.Result.Outside.Errors)
+	Expect(read).To(Equal(hostPath), "cgroup: the host reads the child in %s at %s, and the spec chose %s", c.Set, read, hostPath)
 }
 
 // noCgroupPathReason says why the child's cgroup has no path to judge its

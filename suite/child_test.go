@@ -176,6 +176,7 @@ func addChildEntry(res *spawn.Result) {
 		Args:     res.Args,
 		PID:      res.PID,
 		HostPID:  res.HostPID,
+		Outside:  res.Outside,
 		Report:   res.Report,
 		Host:     host.compared(),
 	})
@@ -183,13 +184,16 @@ func addChildEntry(res *spawn.Result) {
 
 // childEntry is the value of a "child <set>" report entry.
 type childEntry struct {
-	Set      string          `json:"set"`
-	Launcher string          `json:"launcher"`
-	Args     []string        `json:"args"`
-	PID      int             `json:"pid"`
-	HostPID  int             `json:"host_pid"`
-	Report   *probes.Report  `json:"report"`
-	Host     json.RawMessage `json:"host"`
+	Set      string   `json:"set"`
+	Launcher string   `json:"launcher"`
+	Args     []string `json:"args"`
+	PID      int      `json:"pid"`
+	HostPID  int      `json:"host_pid"`
+	// Outside is what the host read of the child, which the report
+	// must agree with.
+	Outside *probes.Outside `json:"outside"`
+	Report  *probes.Report  `json:"report"`
+	Host    json.RawMessage `json:"host"`
 }
 
 // needsCreate skips a spec whose set holds kinds but not user when this

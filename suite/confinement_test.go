@@ -14,9 +14,14 @@ import (
 
 // Confinement specs: what root inside a set of namespaces may not do. Each
 // asserts the kernel's refusal and, as its negative control, that the same
-// action succeeds where the namespace is the child's own. The probe tries
-// an action that would change the host only where the kernel must refuse
-// it, and the spec still checks the host unchanged afterwards.
+// action is permitted where the namespace is the child's own. The actions
+// that would change the host if allowed (sethostname, adding a link,
+// mounting proc) are made in a form the kernel rejects for an invalid
+// argument only after its permission check (probes.AttemptSethostname and
+// the others): the refusal and its control are then the same call, judged
+// on the same field, EPERM against the argument's errno, and a probe that
+// recorded EPERM without making the call would fail the control. The spec
+// still checks the host unchanged afterwards.
 
 // confinedOpts returns options for a child in set, as root of a new user
 // namespace with the caller's ids mapped (0 → 0 as root) when user is in
@@ -69,4 +74,23 @@ func refusedWith(kind spawn.Kind, set spawn.Set, name string, a probes.Attempt, 
 func allowed(kind spawn.Kind, set spawn.Set, name string, a probes.Attempt) {
 	GinkgoHelper()
 	Expect(a.Result).To(Equal(probes.Allowed), "%s: %s from a child in %s: want it allowed, got %s (%s)", kind, name, set, a.Result, a.Detail)
+}
+
+// refusedCall asserts that the kernel refused the checked call name
+// (probes.AttemptSethostname, …) with EPERM, and that the probe made
+// exactly call.
+func refusedCall(kind spawn.Kind, set spawn.Set, name string, a probes.Attempt, call string) {
+	GinkgoHelper()
+	Expect(a.Call).To(Equal(call), "%s: %s from a child in %s: the probe made another call than the one judged", kind, name, set)
+	refusedWith(kind, set, name+" ("+call+")", a, "EPERM")
+}
+
+// permittedCall asserts that the kernel permitted the checked call name
+// and rejected its invalid argument (probes.PermittedAnswer), and that the
+// probe made exactly call: the same call its refusal spec judges.
+func permittedCall(kind spawn.Kind, set spawn.Set, name string, a probes.Attempt, call string) {
+	GinkgoHelper()
+	want := probes.PermittedAnswer[name]
+	Expect(a.Call).To(Equal(call), "%s: %s from a child in %s: the probe made another call than the one judged", kind, name, set)
+	Expect(a.Result).To(Equal(want), "%s: %s from a child in %s, where it is permitted: want the kernel to pass its permission check and reject the argument with %s, got %s (%s)", kind, name+" ("+call+")", set, want, a.Result, a.Detail)
 }

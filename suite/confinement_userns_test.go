@@ -19,13 +19,13 @@ import (
 var _ = Describe("root in a new user namespace", Label("confinement"), func() {
 
 	Context("when it shares uts", func() {
-		It("cannot set the hostname (EPERM), and the host's stays unchanged", Label("ns:user"), func(ctx SpecContext) {
+		It("cannot set the hostname: the over-long sethostname is refused (EPERM), and the host's names stay unchanged", Label("ns:user"), func(ctx SpecContext) {
 			m := NewMarkers()
 			opts := confinedOpts(spawn.SetOf(spawn.User))
 			opts.Actions.Confine.TryHostname = m.Hostname
 			DeferCleanup(restoreHostname)
 			r := runConfined(ctx, opts).Report
-			refusedWith(spawn.UTS, opts.Set, "sethostname", attempt(spawn.UTS, r, "sethostname"), "EPERM")
+			refusedCall(spawn.UTS, opts.Set, probes.AttemptSethostname, attempt(spawn.UTS, r, probes.AttemptSethostname), probes.SethostnameCall(m.Hostname))
 			name, domain, err := uname()
 			Expect(err).NotTo(HaveOccurred(), "uts: read the host's names")
 			Expect(name).To(Equal(host.Hostname), "uts: the host's hostname changed after a child in %s tried to set it", opts.Set)
@@ -43,19 +43,33 @@ var _ = Describe("root in a new user namespace", Label("confinement"), func() {
 			Expect(r.Errors).NotTo(HaveKey("hostname"), "uts: the child in %s could not set its hostname", opts.Set)
 			Expect(r.Hostname).To(Equal(m.Hostname), "uts: the child in %s reports another hostname than the one it set", opts.Set)
 		})
+
+		It("is answered EINVAL for the same over-long sethostname: permitted, rejected for its length, and its hostname unchanged", Label("ns:user", "ns:uts"), func(ctx SpecContext) {
+			// The control of "cannot set the hostname": the same call,
+			// where the kernel passes the capability check.
+			m := NewMarkers()
+			opts := confinedOpts(spawn.SetOf(spawn.User, spawn.UTS))
+			opts.Actions.Confine.TryHostname = m.Hostname
+			r := runConfined(ctx, opts).Report
+			permittedCall(spawn.UTS, opts.Set, probes.AttemptSethostname, attempt(spawn.UTS, r, probes.AttemptSethostname), probes.SethostnameCall(m.Hostname))
+			Expect(r.Errors).NotTo(HaveKey("hostname"), "uts: the child in %s could not read its hostname", opts.Set)
+			Expect(r.Hostname).To(Equal(host.Hostname), "uts: the child in %s has another hostname than the one its uts namespace started with, the host's, after the over-long sethostname", opts.Set)
+		})
 	})
 
 	Context("when it shares net", func() {
-		It("cannot add a link (EPERM), and the host has no such link", Label("ns:user"), func(ctx SpecContext) {
+		It("cannot add a link: the RTM_NEWLINK with an over-long name is refused (EPERM), and the host has no such link", Label("ns:user"), func(ctx SpecContext) {
 			m := NewMarkers()
 			opts := confinedOpts(spawn.SetOf(spawn.User))
 			opts.Actions.Confine.TryLink = m.ChildLink
-			DeferCleanup(removeLinkByName, m.ChildLink)
+			// What a kernel that took the name would have kept of it.
+			kept := probes.OverlongLinkName(m.ChildLink)[:probes.MaxLinkNameLen]
+			DeferCleanup(removeLinkByName, kept)
 			r := runConfined(ctx, opts).Report
-			refusedWith(spawn.Net, opts.Set, "add link", attempt(spawn.Net, r, "add link"), "EPERM")
+			refusedCall(spawn.Net, opts.Set, probes.AttemptAddLink, attempt(spawn.Net, r, probes.AttemptAddLink), probes.AddLinkCall(m.ChildLink))
 			links, err := hostLinkNames()
 			Expect(err).NotTo(HaveOccurred(), "net: list the host's links")
-			Expect(links).NotTo(ContainElement(m.ChildLink), "net: the link a child in %s tried to add is on the host", opts.Set)
+			Expect(links).NotTo(ContainElements(m.ChildLink, kept), "net: the link a child in %s tried to add is on the host", opts.Set)
 		})
 	})
 
@@ -71,6 +85,18 @@ var _ = Describe("root in a new user namespace", Label("confinement"), func() {
 			Expect(r.Links.Names).To(ContainElement(m.ChildLink), "net: the link the child in %s added is missing from its own listing", opts.Set)
 		})
 
+		It("is answered ERANGE for the same RTM_NEWLINK: permitted, rejected for the name, and it has only lo", Label("ns:user", "ns:net"), func(ctx SpecContext) {
+			// The control of "cannot add a link": the same call, where the
+			// kernel passes the capability check.
+			m := NewMarkers()
+			opts := confinedOpts(spawn.SetOf(spawn.User, spawn.Net))
+			opts.Actions.Confine.TryLink = m.ChildLink
+			r := runConfined(ctx, opts).Report
+			permittedCall(spawn.Net, opts.Set, probes.AttemptAddLink, attempt(spawn.Net, r, probes.AttemptAddLink), probes.AddLinkCall(m.ChildLink))
+			Expect(r.Links).NotTo(BeNil(), "net: no links from the child in %s; errors: %v", opts.Set, r.Errors)
+			Expect(r.Links.Names).To(Equal([]string{"lo"}), "net: the child in %s has links besides lo after the RTM_NEWLINK with an over-long name", opts.Set)
+		})
+
 		It("starts with lo down, while the host's lo is up", Label("ns:user", "ns:net"), func(ctx SpecContext) {
 			opts := confinedOpts(spawn.SetOf(spawn.User, spawn.Net))
 			r := runConfined(ctx, opts).Report
@@ -83,12 +109,12 @@ var _ = Describe("root in a new user namespace", Label("confinement"), func() {
 	})
 
 	Context("when it shares mnt", func() {
-		It("cannot mount (EPERM), and the host's mount table is unchanged", Label("ns:user"), func(ctx SpecContext) {
+		It("cannot mount: the mount of proc with an unknown option is refused (EPERM), and the host's mount table is unchanged", Label("ns:user"), func(ctx SpecContext) {
 			opts := confinedOpts(spawn.SetOf(spawn.User, spawn.PID))
 			opts.Actions.Confine.TryMountProc = true
 			before := hostMountinfo()
 			r := runConfined(ctx, opts).Report
-			refusedWith(spawn.MNT, opts.Set, "mount proc", attempt(spawn.MNT, r, "mount proc"), "EPERM")
+			refusedCall(spawn.MNT, opts.Set, probes.AttemptMountProc, attempt(spawn.MNT, r, probes.AttemptMountProc), probes.MountProcCall())
 			Expect(string(hostMountinfo())).To(Equal(string(before)), "mnt: the host's mount table changed after a child in %s tried to mount", opts.Set)
 		})
 	})
@@ -104,6 +130,19 @@ var _ = Describe("root in a new user namespace", Label("confinement"), func() {
 			Expect(r.Proc.PIDs).To(Equal([]int{1}), "mnt: the /proc the child in %s mounted lists pids beyond its namespace", opts.Set)
 			Expect(r.Proc.Complete).To(BeTrue(), "mnt: the /proc the child in %s mounted lists more than %d pids", opts.Set, probes.ProcListMax)
 			Expect(string(hostMountinfo())).To(Equal(string(before)), "mnt: the host's mount table changed while a child in %s mounted its own /proc", opts.Set)
+		})
+
+		It("is answered EINVAL for the same mount of proc: permitted, rejected for the option, and the host's mount table is unchanged", Label("ns:user", "ns:mnt", "ns:pid"), func(ctx SpecContext) {
+			// The control of "cannot mount": the same call, where the
+			// kernel passes the capability check. The pid namespace is the
+			// child's too, so that a valid proc mount would be permitted
+			// here as a whole, as the spec above shows.
+			opts := confinedOpts(spawn.SetOf(spawn.User, spawn.PID, spawn.MNT))
+			opts.Actions.Confine.TryMountProc = true
+			before := hostMountinfo()
+			r := runConfined(ctx, opts).Report
+			permittedCall(spawn.MNT, opts.Set, probes.AttemptMountProc, attempt(spawn.MNT, r, probes.AttemptMountProc), probes.MountProcCall())
+			Expect(string(hostMountinfo())).To(Equal(string(before)), "mnt: the host's mount table changed after a child in %s made the mount of proc with an unknown option", opts.Set)
 		})
 	})
 })

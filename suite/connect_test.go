@@ -4,6 +4,7 @@ package suite
 
 import (
 	"net"
+	"syscall"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -84,9 +85,16 @@ var _ = Describe("a veth pair connecting network namespaces", Label("connect", "
 		got = runNetnsHelper(ctx, netnsTask{EchoFrom: peer.Path(spawn.Net), EchoTo: "192.0.2.206:7"})
 		Expect(got.Error).To(BeEmpty(), "net: no echo between the two children through their pair")
 
+		// The child with no pair has only lo, so the kernel has no route
+		// to either address: connecting the socket must fail with
+		// ENETUNREACH. Any other failure (the namespace not opened or
+		// not entered, a datagram sent and lost) would say nothing about
+		// isolation, so it fails the spec rather than pass as "unreached".
 		for _, to := range []string{"192.0.2.202:7", "192.0.2.206:7"} {
 			got = runNetnsHelper(ctx, netnsTask{EchoFrom: lonely.Path(spawn.Net), EchoTo: to})
-			Expect(got.Error).NotTo(BeEmpty(), "net: a child with no pair got an echo from %s", to)
+			Expect(got.Reply).To(BeEmpty(), "net: a child with no pair got an echo from %s", to)
+			Expect(got.Step).To(Equal(echoDial), "net: a child with no pair failed to reach %s at another step than connecting, so its failure proves nothing: %s", to, got.Error)
+			Expect(got.Errno).To(Equal(syscall.ENETUNREACH), "net: a child with no pair could not connect to %s, but not for want of a route (ENETUNREACH): %s", to, got.Error)
 		}
 		Expect(hostDocumentationAddrs()).To(Equal(hostBefore), "net: the host's addresses from 192.0.2.0/24 changed")
 	})

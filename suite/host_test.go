@@ -28,6 +28,11 @@ type Host struct {
 	UID, GID   int
 	UIDMap     []probes.IDRange
 	GIDMap     []probes.IDRange
+	// Owners are the owner and parent of each of the suite's own
+	// namespaces, as its own ioctls answer (nil where the kernel has none),
+	// and NSpid its own NSpid line.
+	Owners map[string]probes.Ownership
+	NSpid  []int
 	// OwnsPIDNamespace says whether the suite's user namespace owns its
 	// pid namespace. When it does not (the suite runs inside a user
 	// namespace of its own), no child can mount a /proc for that pid
@@ -81,6 +86,11 @@ func ReadHost(probe string) (*Host, error) {
 	if h.Hostname, h.Domainname, err = uname(); err != nil {
 		return nil, err
 	}
+	self := probes.ReadOutside(os.Getpid(), spawn.HasNSIoctls())
+	if len(self.Errors) > 0 {
+		return nil, fmt.Errorf("read the suite's own process from /proc: %v", self.Errors)
+	}
+	h.Owners, h.NSpid = self.Owners, self.NSpid
 	h.OwnsPIDNamespace = ownsPIDNamespace(h.NS["user"])
 	if h.UIDMap, err = readIDMap("/proc/self/uid_map"); err != nil {
 		return nil, err

@@ -3,10 +3,17 @@
 package suite
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
+	"strings"
+	"syscall"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -62,7 +69,9 @@ var _ = Describe("joining namespaces another process holds", Label("join"), func
 			r := RunChild(ctx, opts, m).Report
 			expectJoined(r, h, joined, spawn.None)
 			Expect(r.Launcher).NotTo(BeNil(), "uts: the report does not say a stage joined")
-			Expect(r.Launcher.Joined).To(Equal([]string{"ipc", "uts", "net"}), "ipc, uts, net: the stage joined other kinds, or in another order")
+			// Which kinds, not in which order: the order is the kernel's
+			// rule, judged as an ordinary user below, where it matters.
+			Expect(r.Launcher.Joined).To(ConsistOf("ipc", "uts", "net"), "ipc, uts, net: the stage joined other kinds than the three asked for")
 			Expect(r.Hostname).To(Equal(m.Hostname), "uts: the joined probe does not see the holder's hostname")
 			Expect(msgKeys(r.IPC)).To(ContainElement(m.ChildQueueKey), "ipc: the joined probe does not see the holder's queue")
 			Expect(linkNames(r)).To(ContainElement(m.ChildLink), "net: the joined probe does not see the holder's link")
@@ -99,6 +108,54 @@ var _ = Describe("joining namespaces another process holds", Label("join"), func
 			Expect(control.Hostname).To(Equal(m.Hostname), "uts: a probe that joined the holder's uts does not see its hostname")
 			Expect(control).To(BeSharedWith(host, spawn.User))
 			Expect(control.User.UIDMap).To(Equal(host.Report.User.UIDMap), "user: a probe that joined only uts does not have the host's uid map")
+		})
+	})
+
+	Context("as an ordinary user, into namespaces a user namespace of that user owns", func() {
+		// The kernel's rule behind the probe's join order: setns into
+		// any kind but user needs CAP_SYS_ADMIN over the user namespace
+		// that owns the target and over the caller's own user namespace.
+		// Root holds both everywhere, so only an ordinary user shows the
+		// rule: it holds every capability in a user namespace it made
+		// (as its owner) but none in its own, the initial one, until it
+		// has joined the one it made.
+		It("is refused each kind (EPERM at its setns) before it has joined their user namespace, and gets all of them when it joins user first, as the probe's order does", func(ctx SpecContext) {
+			owned := spawn.SetOf(spawn.UTS, spawn.IPC, spawn.Net, spawn.MNT, spawn.Cgroup)
+			needsKinds(owned.With(spawn.User))
+			holder, cred := startOrdinaryHolder(ctx, owned)
+			path := func(k spawn.Kind) string { return "/proc/" + strconv.Itoa(holder) + "/ns/" + string(k) }
+
+			for _, k := range owned.Kinds() {
+				code, stdout, stderr := runProbeAs(ctx, cred, "-"+probes.FlagJoin, string(k)+"="+path(k), "ns")
+				Expect(code).To(Equal(1), "%s: an ordinary user joined the %s namespace of its own user namespace without joining that first (exit %d, report %s, stderr %s)", k, k, code, stdout, stderr)
+				Expect(stderr).To(ContainSubstring("setns into the %s namespace at %s: %s", k, path(k), syscall.EPERM), "%s: the probe failed, but not with EPERM at the setns into %s, which is the kernel's rule", k, k)
+			}
+
+			all := []string{string(spawn.User) + "=" + path(spawn.User)}
+			for _, k := range owned.Kinds() {
+				all = append(all, string(k)+"="+path(k))
+			}
+			code, stdout, stderr := runProbeAs(ctx, cred, "-"+probes.FlagJoin, strings.Join(all, ","), "ns")
+			Expect(code).To(Equal(0), "user: an ordinary user given its user namespace and %s could not join them: the probe joined some kind before user (stderr %s)", owned, stderr)
+			r, err := probes.DecodeReport(bytes.NewBufferString(stdout))
+			Expect(err).NotTo(HaveOccurred(), "user: read the report of the probe that joined %s", owned)
+			for _, k := range owned.With(spawn.User).Kinds() {
+				want, err := probes.StatNSID(path(k))
+				Expect(err).NotTo(HaveOccurred(), "%s: read the holder's %s namespace", k, k)
+				Expect(r.NS[string(k)]).To(Equal(want), "%s: the probe that joined as an ordinary user is not in the holder's %s namespace", k, k)
+			}
+		})
+
+		It("joins user before every kind a user namespace owns, which is every other kind", func() {
+			// Every kind but user is owned by a user namespace, so the rule
+			// above puts user first; a kind missing from the order would
+			// never be joined at all.
+			var kinds []string
+			for _, k := range spawn.All.Kinds() {
+				kinds = append(kinds, string(k))
+			}
+			Expect(probes.JoinOrder).To(ConsistOf(kinds), "user: the probe's join order does not name every kind once")
+			Expect(probes.JoinOrder[0]).To(Equal(string(spawn.User)), "user: the probe's join order %v joins %s before the user namespace that owns it", probes.JoinOrder, probes.JoinOrder[0])
 		})
 	})
 
@@ -148,3 +205,128 @@ var _ = Describe("joining namespaces another process holds", Label("join"), func
 })
 
 func kindsOf(j spawn.Join) spawn.Set { return j.Set() }
+
+// ordinaryUID is the id the kernel-rule spec runs as when the suite is
+// root: the overflow id, nobody, which owns nothing else on the host.
+const ordinaryUID = 65534
+
+// ordinaryCred returns the credential of an ordinary user to run as: nil
+// when the suite is already one (it runs as itself), nobody when it is
+// root.
+func ordinaryCred() *syscall.Credential {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	return &syscall.Credential{Uid: ordinaryUID, Gid: ordinaryUID, Groups: []uint32{}}
+}
+
+// startOrdinaryHolder starts, as an ordinary user, a process in a new user
+// namespace and new namespaces of owned, which that user namespace owns,
+// and returns its pid and the credential it runs with. It is made by
+// util-linux unshare(1), not by spawn or the probe: the user namespace
+// must be made by the ordinary user itself to be owned by it, and Go's
+// clone runs in the (root) parent. It ends with the spec.
+func startOrdinaryHolder(ctx context.Context, owned spawn.Set) (int, *syscall.Credential) {
+	GinkgoHelper()
+	needs(unprivilegedUserns())
+	unshare, err := exec.LookPath("unshare")
+	needs(err == nil, "user: util-linux unshare(1) is not on PATH, and it makes the ordinary user's namespaces for this spec; install util-linux")
+	args := []string{"--user", "--map-root-user"}
+	for _, k := range owned.Kinds() {
+		flag := map[spawn.Kind]string{spawn.UTS: "--uts", spawn.IPC: "--ipc", spawn.Net: "--net", spawn.MNT: "--mount", spawn.Cgroup: "--cgroup"}[k]
+		Expect(flag).NotTo(BeEmpty(), "%s: the ordinary user's holder cannot make a %s namespace without a fork", k, k)
+		args = append(args, flag)
+	}
+	// The holder says it is ready once unshare has made and mapped the
+	// namespaces and exec'd the shell, and holds them until its stdin
+	// closes.
+	args = append(args, "--", "/bin/sh", "-c", "echo ready && exec cat")
+	cmd := exec.Command(unshare, args...)
+	cred := ordinaryCred()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	stdin, err := cmd.StdinPipe()
+	Expect(err).NotTo(HaveOccurred(), "user: pipe to the ordinary user's holder")
+	// A pipe of our own rather than StdoutPipe: the line is read while
+	// Wait runs, which StdoutPipe does not allow.
+	stdout, w, err := os.Pipe()
+	Expect(err).NotTo(HaveOccurred(), "user: pipe from the ordinary user's holder")
+	defer stdout.Close()
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = w, &stderr
+	err = cmd.Start()
+	w.Close()
+	Expect(err).NotTo(HaveOccurred(), "user: start unshare as an ordinary user")
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	kill := func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+	}
+	DeferCleanup(func() {
+		stdin.Close()
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			kill()
+		}
+	})
+	ready := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		ready <- line
+	}()
+	select {
+	case line := <-ready:
+		if line != "ready\n" {
+			// unshare failed before the shell ran, though the machine
+			// allows ordinary users user namespaces: say why once it has
+			// exited, and its stderr is complete.
+			<-exited
+			Fail(fmt.Sprintf("user: an ordinary user could not make its namespaces (unshare %s: %v: %s)", strings.Join(args, " "), waitErr, strings.TrimSpace(stderr.String())))
+		}
+	case <-ctx.Done():
+		kill()
+		Fail("user: the spec ended before the ordinary user's holder said it was ready; stderr: " + stderr.String())
+	case <-time.After(10 * time.Second):
+		kill()
+		Fail("user: the ordinary user's holder did not say it was ready within 10s; stderr: " + stderr.String())
+	}
+	return cmd.Process.Pid, cred
+}
+
+// unprivilegedUserns says whether this machine lets an ordinary user make
+// a user namespace, from the sysctls and boot parameter that forbid it
+// (the preflight's reading), and if not, why and what to do.
+func unprivilegedUserns() (bool, string) {
+	switch {
+	case features.UserNamespaceEnable == "N":
+		return false, "user: user namespaces are off (user_namespace.enable=N); boot with user_namespace.enable=1"
+	case features.Limits[spawn.User] == 0:
+		return false, "user: /proc/sys/user/max_user_namespaces is 0; write a positive limit to it"
+	case features.UnprivilegedUsernsClone == 0:
+		return false, "user: kernel.unprivileged_userns_clone is 0, so only root may make user namespaces; set it to 1"
+	case features.AppArmorRestrictUnprivilegedUserns == 1:
+		return false, "user: kernel.apparmor_restrict_unprivileged_userns is 1, so an ordinary user's user namespace holds no capability; set it to 0"
+	}
+	return true, ""
+}
+
+// runProbeAs runs the probe with args as cred (as the suite itself when
+// nil), bounded, and returns its exit code, stdout and stderr.
+func runProbeAs(ctx context.Context, cred *syscall.Credential, args ...string) (int, string, string) {
+	GinkgoHelper()
+	ctx, cancel := context.WithTimeout(ctx, spawn.DefaultTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, probePath, args...)
+	cmd.Env = []string{}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		Fail(fmt.Sprintf("user: run the probe %q as an ordinary user (%+v): %v", args, cred, err))
+	}
+	return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()
+}

@@ -121,6 +121,13 @@ func launcherEntry(w io.Writer) []matrixreport.LauncherInfo {
 			for _, r := range info.RefusedKinds {
 				fmt.Fprintf(w, "         %-8s refuses %s\n", "", r)
 			}
+			if l.Broken != "" {
+				fmt.Fprintf(w, "         %-8s FAILED its trial, so every set fails: %s\n", "", l.Broken)
+			}
+			broken := l.BrokenKinds()
+			for _, k := range slices.Sorted(maps.Keys(broken)) {
+				fmt.Fprintf(w, "         %-8s FAILED its trial with %s, so every set holding it fails: %s\n", "", k, broken[k])
+			}
 		}
 	}
 	return infos

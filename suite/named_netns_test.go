@@ -3,6 +3,8 @@
 package suite
 
 import (
+	"io/fs"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/vishvananda/netns"
@@ -31,7 +33,9 @@ var _ = Describe("a named network namespace pinned at /run/netns", Label("join",
 		Expect(linkNames(control)).NotTo(ContainElement(m.ChildLink), "net: a probe that joined nothing sees the named namespace's link")
 
 		Expect(netns.DeleteNamed(name)).To(Succeed(), "net: delete /run/netns/%s", name)
+		// Gone means no such file: any other error (a namespace still
+		// pinned but unreadable) would not show it was deleted.
 		_, err = netns.GetFromName(name)
-		Expect(err).To(HaveOccurred(), "net: /run/netns/%s is still there after DeleteNamed", name)
+		Expect(err).To(MatchError(fs.ErrNotExist), "net: /run/netns/%s is still there after DeleteNamed, or cannot be told gone", name)
 	})
 })

@@ -54,7 +54,35 @@ type netnsOutcome struct {
 	NS    probes.NSID `json:"ns"`
 	Reply string      `json:"reply,omitempty"`
 	Error string      `json:"error,omitempty"`
+	// Step and Errno say how an echo failed, so that a negative control
+	// can tell "no route to the peer" from a helper that never got as
+	// far as trying: Step is the echo step that failed (one of the
+	// echoStep constants), Errno the kernel's answer there, 0 when there
+	// was none (a deadline passed, a reply did not match).
+	Step  echoStep      `json:"step,omitempty"`
+	Errno syscall.Errno `json:"errno,omitempty"`
 }
+
+// echoStep names a step of an echo, in the order echoFrom takes them.
+type echoStep string
+
+const (
+	echoOpen  echoStep = "open the network namespace"
+	echoEnter echoStep = "enter the network namespace"
+	echoDial  echoStep = "connect the UDP socket"
+	echoSend  echoStep = "send the datagram"
+	echoRead  echoStep = "read the reply"
+	echoMatch echoStep = "compare the reply"
+)
+
+// echoError is an echo that failed at Step.
+type echoError struct {
+	Step echoStep
+	Err  error
+}
+
+func (e *echoError) Error() string { return string(e.Step) + ": " + e.Err.Error() }
+func (e *echoError) Unwrap() error { return e.Err }
 
 func netnsHelper(spec string, stdout io.Writer) int {
 	var t netnsTask
@@ -69,6 +97,14 @@ func netnsHelper(spec string, stdout io.Writer) int {
 			out.NS, err = makeNamedNetns(t.Make, t.Link)
 		case t.EchoFrom != "":
 			out.Reply, err = echoFrom(t.EchoFrom, t.EchoTo)
+			var failed *echoError
+			if errors.As(err, &failed) {
+				out.Step = failed.Step
+				var errno syscall.Errno
+				if errors.As(err, &errno) {
+					out.Errno = errno
+				}
+			}
 		default:
 			err = errors.New("netns helper: no task")
 		}
@@ -100,35 +136,40 @@ func makeNamedNetns(name, link string) (probes.NSID, error) {
 	return nsidOf(h)
 }
 
-// echoFrom sends one datagram to addr from inside the namespace at path.
+// echoFrom sends one datagram to addr from inside the namespace at path
+// and waits for it to come back. Every error is an *echoError naming the
+// step that failed, with the errno still reachable.
 func echoFrom(path, addr string) (string, error) {
+	fail := func(step echoStep, err error) (string, error) {
+		return "", &echoError{Step: step, Err: err}
+	}
 	h, err := netns.GetFromPath(path)
 	if err != nil {
-		return "", fmt.Errorf("open network namespace: %w", err)
+		return fail(echoOpen, fmt.Errorf("open %s: %w", path, err))
 	}
 	defer h.Close()
 	if err := netns.Set(h); err != nil {
-		return "", fmt.Errorf("enter network namespace %s: %w", path, err)
+		return fail(echoEnter, fmt.Errorf("setns into %s: %w", path, err))
 	}
 	conn, err := net.Dial("udp", addr)
 	if err != nil {
-		return "", fmt.Errorf("dial %s: %w", addr, err)
+		return fail(echoDial, fmt.Errorf("dial %s: %w", addr, err))
 	}
 	defer conn.Close()
 	msg := "nsverify echo " + randomHex(4)
 	if err := conn.SetDeadline(time.Now().Add(2 * time.Second)); err != nil {
-		return "", fmt.Errorf("set deadline: %w", err)
+		return fail(echoSend, fmt.Errorf("set deadline: %w", err))
 	}
 	if _, err := conn.Write([]byte(msg)); err != nil {
-		return "", fmt.Errorf("send to %s: %w", addr, err)
+		return fail(echoSend, fmt.Errorf("send to %s: %w", addr, err))
 	}
 	buf := make([]byte, 256)
 	n, err := conn.Read(buf)
 	if err != nil {
-		return "", fmt.Errorf("read the echo from %s: %w", addr, err)
+		return fail(echoRead, fmt.Errorf("read the echo from %s: %w", addr, err))
 	}
 	if got := string(buf[:n]); got != msg {
-		return got, fmt.Errorf("echo from %s is %q, sent %q", addr, got, msg)
+		return got, &echoError{Step: echoMatch, Err: fmt.Errorf("echo from %s is %q, sent %q", addr, got, msg)}
 	}
 	return string(buf[:n]), nil
 }

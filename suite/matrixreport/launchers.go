@@ -83,7 +83,7 @@ func CombineLaunchers(w io.Writer, ms []*Matrix) error {
 	for i, k := range kinds {
 		kindNames[i] = string(k)
 	}
-	fmt.Fprintf(bw, "\nEach cell gives the kinds %s in that order: I isolated, S shared, i and s the same judged by identity alone, - skipped (not checked), F failed; n/a: the launcher cannot express the set; [n] points to a note. **Bold**: unlike the built-in launcher's.\n\n", strings.Join(kindNames, " "))
+	fmt.Fprintf(bw, "\nEach cell gives the kinds %s in that order: I isolated, S shared, i and s the same judged by the identity read by the host alone, - skipped (not checked), F failed; n/a: the launcher cannot express the set; [n] points to a note. **Bold**: unlike the built-in launcher's.\n\n", strings.Join(kindNames, " "))
 
 	names := make([]string, len(ms))
 	for i, m := range ms {

@@ -185,10 +185,10 @@ func (m *Matrix) failedText() string {
 }
 
 // cellsText counts the cells that claim less than both oracles: those
-// judged by identity alone and those not checked in a row that ran.
+// judged by the identity read by the host alone and those not checked in a row that ran.
 func (m *Matrix) cellsText() string {
 	t := m.Totals
-	return fmt.Sprintf("cells judged by identity alone (id): %d; cells not checked in rows that ran: %d", t.IdentityOnly, t.NotChecked)
+	return fmt.Sprintf("cells judged by the identity read by the host alone (id): %d; cells not checked in rows that ran: %d", t.IdentityOnly, t.NotChecked)
 }
 
 func (m *Matrix) totalsText() string {
@@ -232,7 +232,7 @@ func Combine(w io.Writer, ms []*Matrix) error {
 	for i, k := range kinds {
 		kindNames[i] = string(k)
 	}
-	fmt.Fprintf(bw, "\nEach cell gives the kinds %s in that order: I isolated, S shared, i and s the same judged by identity alone, - skipped (not checked), F failed; [n] points to a note.\n\n", strings.Join(kindNames, " "))
+	fmt.Fprintf(bw, "\nEach cell gives the kinds %s in that order: I isolated, S shared, i and s the same judged by the identity read by the host alone, - skipped (not checked), F failed; [n] points to a note.\n\n", strings.Join(kindNames, " "))
 
 	var n notes
 	header := []string{"set"}

@@ -118,7 +118,7 @@ type Cell struct {
 	// namespace identity alone: the spec's behaviour oracle for the kind
 	// had nothing to look at, and Note says why.
 	IdentityOnly bool `json:"identity_only,omitempty"`
-	// Note says why a cell was skipped or judged by identity alone, or how
+	// Note says why a cell was skipped or judged by the identity read by the host alone, or how
 	// it failed.
 	Note string `json:"note,omitempty"`
 }
@@ -386,7 +386,7 @@ func newRow(set spawn.Set, sr types.SpecReport, hostNS map[string]probes.NSID) R
 		case e.Name == NotCheckedEntry:
 			c = Cell{State: CellSkipped, Note: "not checked: " + v.Reason}
 		case c.State == CellIsolated || c.State == CellShared:
-			c.IdentityOnly, c.Note = true, "judged by identity alone: "+v.Reason
+			c.IdentityOnly, c.Note = true, "judged by the identity read by the host alone: "+v.Reason
 		}
 		row.Cells[v.Kind] = c
 	}

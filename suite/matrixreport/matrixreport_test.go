@@ -41,7 +41,7 @@ import (
 //
 //   - real: 364 specs, of which the 256 in the matrix passed and the others
 //     were filtered out; the 32 sets with user and mnt but not pid judged
-//     mnt by identity alone; root held 40 of the 41 known capabilities on
+//     mnt by the identity read by the host alone; root held 40 of the 41 known capabilities on
 //     the host and all of them in a user namespace of its own.
 //   - launchers.json.gz (read by nsreport's tests): the same, with
 //     NSVERIFY_LAUNCHER=all, on a host with hybrid cgroups: the matrix of
@@ -262,7 +262,7 @@ func kernelKinds(t *testing.T, all []spec) map[string]bool {
 // Markdown, against an oracle that reads the report by itself: the kinds a
 // spec isolates are its "ns:<kind>" labels, its outcome is its state, a
 // failure names its kind first, and its "identity only" and "not checked"
-// entries name the kinds it judged by identity alone or not at all.
+// entries name the kinds it judged by the identity read by the host alone or not at all.
 func TestCellsMatchTheReport(t *testing.T) {
 	for _, name := range fixtures {
 		t.Run(name, func(t *testing.T) {
@@ -497,7 +497,7 @@ func TestHeading(t *testing.T) {
 		"- kernel: `3.10.0-1160.119.1.el7.x86_64`\n",
 		"- preflight: root; user namespaces enabled (user.max_user_namespaces=15000); no cgroup or time namespaces\n",
 		"- 256 sets: 62 passed, 2 failed, 192 skipped\n",
-		"- cells judged by identity alone (id): 0; cells not checked in rows that ran: 128\n",
+		"- cells judged by the identity read by the host alone (id): 0; cells not checked in rows that ran: 128\n",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("heading lacks %q:\n%s", want, md[:strings.Index(md, "| set")])
@@ -513,7 +513,7 @@ func TestHeading(t *testing.T) {
 	if strings.Contains(md, "preflight") {
 		t.Errorf("a report without a preflight entry should have no preflight line:\n%s", md[:strings.Index(md, "| set")])
 	}
-	if want := "- cells judged by identity alone (id): 32; cells not checked in rows that ran: 0\n"; !strings.Contains(md, want) {
+	if want := "- cells judged by the identity read by the host alone (id): 32; cells not checked in rows that ran: 0\n"; !strings.Contains(md, want) {
 		t.Errorf("heading lacks %q:\n%s", want, md[:strings.Index(md, "| set")])
 	}
 	m = matrixOf(t, modern, matrixreport.Options{})
@@ -661,7 +661,7 @@ func TestCombine(t *testing.T) {
 		"| machine | kernel | sets | passed | failed | skipped | (id) cells | preflight |",
 		"| centos7 | `3.10.0-1160.119.1.el7.x86_64` | 256 | 62 | 2 | 192 | 0 | root; user namespaces enabled",
 		"| rocky9 | unknown (the report has no \"kernel\" entry) | 256 | 255 | 1 | 0 | 32 | none |",
-		"i and s the same judged by identity alone",
+		"i and s the same judged by the identity read by the host alone",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("combined table lacks %q:\n%s", want, md)
@@ -814,9 +814,9 @@ func TestRealReport(t *testing.T) {
 		t.Fatalf("the real report's table has %d set rows, want 256", len(tab.order))
 	}
 	if m.Totals != (matrixreport.Totals{Rows: 256, Passed: 256, IdentityOnly: 32}) {
-		t.Errorf("totals %+v, want 256 passed and 32 cells by identity alone", m.Totals)
+		t.Errorf("totals %+v, want 256 passed and 32 cells by the identity read by the host alone", m.Totals)
 	}
-	if len(tab.notes) != 1 || !strings.Contains(tab.notes[1], "judged by identity alone: the kernel refused the child's /proc mount") {
+	if len(tab.notes) != 1 || !strings.Contains(tab.notes[1], "judged by the identity read by the host alone: the kernel refused the child's /proc mount") {
 		t.Errorf("notes %v, want one on the refused /proc mount", tab.notes)
 	}
 	for _, set := range tab.order {
@@ -953,25 +953,25 @@ func TestSpecEntriesDecideCells(t *testing.T) {
 	if c := rows["uts"].Cells[spawn.Time]; c.State != matrixreport.CellSkipped || c.Note != "not checked: time: no time namespaces here" {
 		t.Errorf("uts, time: %+v, want skipped with the spec's reason", c)
 	}
-	if c := rows["uts"].Cells[spawn.Net]; c.State != matrixreport.CellShared || !c.IdentityOnly || c.Note != "judged by identity alone: nothing to compare" {
-		t.Errorf("uts, net: %+v, want shared by identity alone with the spec's reason", c)
+	if c := rows["uts"].Cells[spawn.Net]; c.State != matrixreport.CellShared || !c.IdentityOnly || c.Note != "judged by the identity read by the host alone: nothing to compare" {
+		t.Errorf("uts, net: %+v, want shared by the identity read by the host alone with the spec's reason", c)
 	}
 	if c := rows["ipc"].Cells[spawn.IPC]; c.State != matrixreport.CellFailed || c.IdentityOnly {
 		t.Errorf("ipc, ipc: %+v, want failed", c)
 	}
 	if m.Totals.IdentityOnly != 1 || m.Totals.NotChecked != 1 {
-		t.Errorf("totals %+v, want one cell by identity alone and one not checked", m.Totals)
+		t.Errorf("totals %+v, want one cell by the identity read by the host alone and one not checked", m.Totals)
 	}
 	md := markdown(t, m)
-	if !strings.Contains(md, "| shared (id) [") || !strings.Contains(md, "- cells judged by identity alone (id): 1; cells not checked in rows that ran: 1\n") {
-		t.Errorf("the table should show and count the cell by identity alone:\n%s", md)
+	if !strings.Contains(md, "| shared (id) [") || !strings.Contains(md, "- cells judged by the identity read by the host alone (id): 1; cells not checked in rows that ran: 1\n") {
+		t.Errorf("the table should show and count the cell by the identity read by the host alone:\n%s", md)
 	}
 	var out bytes.Buffer
 	if err := matrixreport.Combine(&out, []*matrixreport.Matrix{m}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "| `uts` | `I S S S S s S -`") {
-		t.Errorf("the combined table should write the cell by identity alone in lower case:\n%s", out.String())
+		t.Errorf("the combined table should write the cell by the identity read by the host alone in lower case:\n%s", out.String())
 	}
 }
 

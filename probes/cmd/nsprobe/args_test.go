@@ -72,7 +72,6 @@ func TestParseArgsRejectsBadUsage(t *testing.T) {
 		{[]string{"-parent-ns", "mount=4:1"}, `unknown namespace kind "mount"`},
 		{[]string{"-hello-fd", "1"}, "give 3 or more"},
 		{[]string{"-hello-fd", "three"}, "give 3 or more"},
-		{[]string{"-hello-fd", "3", "-timens"}, "cannot be combined with -timens or -join"},
 	}
 	for _, c := range cases {
 		_, err := parseArgs(c.args)
@@ -89,7 +88,7 @@ func TestParseArgsRejectsBadUsage(t *testing.T) {
 func TestObserverArgsKeepEverythingButTheLaunchersFlags(t *testing.T) {
 	args := []string{"links", "-hostname", "-timens", "-domainname", "d", "-msgq", "-4242", "-mount-proc", "-create-file", "/tmp/f",
 		"-marker-link", "nsvmark0", "-parent-ns", "mnt=4:9", "-parent-ns", "uts=4:1,net=4:2",
-		"-timens", "-monotonic-offset", "168h", "-boottime-offset", "216h", "-newpid"}
+		"-timens", "-monotonic-offset", "168h", "-boottime-offset", "216h", "-newpid", "-hello-fd", "3"}
 	cfg, err := parseArgs(args)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
 	"github.com/nsverify/nsverify/probes"
@@ -20,14 +22,18 @@ import (
 // confineConfig holds the confinement actions: things a confined process
 // may not do, tried so that the report shows the kernel's answer.
 //
-// Most of them would change the host if the kernel allowed them. The
-// probe tries those only where the kernel is certain to refuse: the
-// namespace they act on belongs to a user namespace outside the probe's
-// (NS_GET_USERNS answers EPERM), so the probe holds no capability over
-// it. Two act by the mapped id instead of a capability and do succeed
-// with a 0 → 0 map (-remove-msgq, -write-file): their point is that lesson,
-// and they act only on the object the caller names, which the suite
-// makes for the spec.
+// Three would change the host if the kernel allowed them (-try-hostname,
+// -try-link, -try-mount-proc). The probe makes each of those calls for
+// real, wherever it runs, in a form the kernel cannot act on: one argument
+// is invalid, and the kernel checks it only after the capability (see
+// probes.AttemptSethostname and the others). Where the probe lacks the
+// capability the answer is EPERM, where it holds it the argument's errno,
+// and nothing changes either way; so a refusal and its control are the
+// same call. The setns attempts try only where the kernel must refuse.
+// Two act by the mapped id instead of a capability and do succeed with a
+// 0 → 0 map (-remove-msgq, -write-file): their point is that lesson, and
+// they act only on the object the caller names, which the suite makes for
+// the spec.
 type confineConfig struct {
 	tryHostname   string
 	tryLink       string
@@ -54,17 +60,17 @@ func (c *confineConfig) any() bool {
 
 // defineConfineFlags adds the confinement flags to fs.
 func defineConfineFlags(fs *flag.FlagSet, c *confineConfig) {
-	fs.Func(probes.FlagTryHostname, "try to set the hostname to `NAME` where the kernel must refuse: the uts namespace belongs to a user namespace outside the probe's", func(v string) error {
+	fs.Func(probes.FlagTryHostname, "call sethostname with `NAME` padded to 65 bytes, one more than the kernel takes: EPERM without CAP_SYS_ADMIN over the uts namespace, EINVAL with it; nothing is set", func(v string) error {
 		return checkUTSName(v, &c.tryHostname)
 	})
-	fs.Func(probes.FlagTryLink, "try to add a bridge `NAME` where the kernel must refuse: the net namespace belongs to a user namespace outside the probe's", func(v string) error {
+	fs.Func(probes.FlagTryLink, "ask netlink for a bridge named `NAME` padded to 16 bytes, one more than the kernel takes: EPERM without CAP_NET_ADMIN over the net namespace, ERANGE with it; nothing is added", func(v string) error {
 		if err := checkLinkName(v); err != nil {
 			return err
 		}
 		c.tryLink = v
 		return nil
 	})
-	fs.BoolVar(&c.tryMountProc, probes.FlagTryMountProc, false, "try to make / private and mount /proc where the kernel must refuse: the mount namespace belongs to a user namespace outside the probe's")
+	fs.BoolVar(&c.tryMountProc, probes.FlagTryMountProc, false, "mount proc on /proc with an option proc does not know: EPERM without CAP_SYS_ADMIN over the mount namespace, EINVAL with it; nothing is mounted")
 	fs.BoolVar(&c.setnsHost, probes.FlagSetnsHost, false, "from a new user namespace made by a single-threaded child, try to join each of the probe's own namespaces, and (the control) namespaces that new user namespace owns")
 	fs.BoolVar(&c.rewriteUIDMap, probes.FlagRewriteUIDMap, false, "write the probe's uid map again, which the kernel refuses once a map is written")
 	fs.BoolVar(&c.trySetgroups, probes.FlagTrySetgroups, false, "call setgroups(2) with an empty list, which only the probe's own credentials feel")
@@ -106,13 +112,13 @@ func actConfine(c *confineConfig, r *probes.Report) {
 	res := &probes.Confine{Attempts: map[string]probes.Attempt{}}
 	r.Confine = res
 	if c.tryHostname != "" {
-		res.Attempts["sethostname"] = tryRefused("uts", func() error { return setName("set hostname", nil, unix.Sethostname, c.tryHostname) })
+		res.Attempts[probes.AttemptSethostname] = checkedCall(probes.SethostnameCall(c.tryHostname), func() error { return overlongSethostname(c.tryHostname) })
 	}
 	if c.tryLink != "" {
-		res.Attempts["add link"] = tryRefused("net", func() error { return addMarkerLink(c.tryLink, nil) })
+		res.Attempts[probes.AttemptAddLink] = checkedCall(probes.AddLinkCall(c.tryLink), func() error { return overlongLinkAdd(c.tryLink) })
 	}
 	if c.tryMountProc {
-		res.Attempts["mount proc"] = tryRefused("mnt", func() error { return mountProc(nil) })
+		res.Attempts[probes.AttemptMountProc] = checkedCall(probes.MountProcCall(), invalidProcMount)
 	}
 	if c.setnsHost {
 		setnsHost(res)
@@ -160,18 +166,66 @@ func outcome(err error) probes.Attempt {
 	return probes.Attempt{Result: "error", Detail: err.Error()}
 }
 
-// tryRefused does act only if the probe's namespace of kind belongs to a
-// user namespace outside the probe's: then the probe holds no capability
-// over it, and the kernel is certain to refuse.
-func tryRefused(kind string, act func() error) probes.Attempt {
-	owner, err := probes.OwnerOf("/proc/self/ns/" + kind)
-	switch {
-	case err != nil:
-		return probes.Attempt{Result: probes.NotTried, Detail: fmt.Sprintf("cannot tell who owns the %s namespace: %v", kindWord(kind), err)}
-	case !owner.Outside:
-		return probes.Attempt{Result: probes.NotTried, Detail: fmt.Sprintf("the %s namespace belongs to the probe's own user namespace (%s), where the kernel might allow it", kindWord(kind), owner)}
+// checkedCall makes call (act) and records the kernel's answer with the
+// call's text: the same record whether the kernel refuses (EPERM) or
+// permits it and rejects the invalid argument, so the two are judged on
+// the same field.
+func checkedCall(call string, act func() error) probes.Attempt {
+	a := outcome(act())
+	a.Call = call
+	return a
+}
+
+// overlongSethostname calls sethostname(2) with name padded to one byte
+// more than the kernel takes. The kernel checks CAP_SYS_ADMIN over the uts
+// namespace's owner first (EPERM), then the length (EINVAL), and copies
+// nothing before both pass.
+func overlongSethostname(name string) error {
+	return wrap("set hostname", unix.Sethostname([]byte(probes.OverlongHostname(name))))
+}
+
+// overlongLinkAdd sends RTM_NEWLINK for a bridge named name padded to one
+// byte more than the kernel takes. rtnetlink_rcv_msg checks CAP_NET_ADMIN
+// over the net namespace's owner first (EPERM); rtnl_newlink then rejects
+// the name by its attribute policy (ERANGE) before it looks up the kind,
+// so no module is requested and no link is made. Should a kernel ever take
+// it, the link (under the name cut to what the kernel keeps) is removed at
+// once: it may be in the host's network namespace.
+func overlongLinkAdd(name string) error {
+	long := probes.OverlongLinkName(name)
+	req := nl.NewNetlinkRequest(unix.RTM_NEWLINK, unix.NLM_F_CREATE|unix.NLM_F_EXCL|unix.NLM_F_ACK)
+	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(long)))
+	info := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+	info.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bridge"))
+	req.AddData(info)
+	if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil {
+		return fmt.Errorf("add link %s: %w", long, err)
 	}
-	return outcome(act())
+	kept := long[:probes.MaxLinkNameLen]
+	l, err := netlink.LinkByName(kept)
+	if err != nil {
+		return fmt.Errorf("add link %s: the kernel took the name, and finding %s to remove it failed: %w", long, kept, err)
+	}
+	if err := netlink.LinkDel(l); err != nil {
+		return fmt.Errorf("add link %s: the kernel took the name, and removing %s failed: %w", long, kept, err)
+	}
+	return nil
+}
+
+// invalidProcMount mounts proc on /proc with an option proc rejects, after
+// may_mount has checked CAP_SYS_ADMIN over the mount namespace's owner.
+// Should a kernel ever take it, the mount is undone at once: it may be on
+// the host's /proc.
+func invalidProcMount() error {
+	err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, probes.InvalidProcOption)
+	if err == nil {
+		if uerr := unix.Unmount("/proc", unix.MNT_DETACH); uerr != nil {
+			return fmt.Errorf("mount proc: the kernel took option %q, and unmounting it failed: %w", probes.InvalidProcOption, uerr)
+		}
+		return nil
+	}
+	return wrap("mount proc", err)
 }
 
 // byMappedID does act only from a user namespace other than the initial

@@ -55,11 +55,13 @@
 // it cannot (an older kernel, a join, or, with user, a cgroup to start
 // in).
 //
-// -hello-fd FD is for a probe that another program (unshare, bwrap, an
-// OCI runtime) started for the caller: before it acts, the probe sends one
-// byte on the unix socket FD, to which the kernel attaches its credentials
-// with its pid as the caller's pid namespace sees it, and waits for the
-// caller's answer, so that the caller can look at it from outside, alive.
+// -hello-fd FD is how every caller learns which process observes: before
+// it acts, the observer sends one byte on the unix socket FD, to which the
+// kernel attaches its credentials with its pid as the caller's pid
+// namespace sees it, and waits for the caller's answer, so that the caller
+// can read it from outside, alive, whatever program (unshare, bwrap, an
+// OCI runtime, the probe's own stage) started it. A probe that starts the
+// observer itself passes the descriptor and the flag on.
 //
 // -join KIND=PATH,... joins existing namespaces before observing, from the
 // same kind of stage: a /proc/PID/ns/KIND file or a bind mount of one

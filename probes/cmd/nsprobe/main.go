@@ -54,11 +54,17 @@ type config struct {
 	// namespace the launcher is in, which the observer must not be in.
 	timensFrom *probes.NSID
 
-	// helloFD, when not 0, is a unix socket the caller passed through a
-	// launcher (-hello-fd): the probe says hello on it before it acts, so
-	// that the caller learns its pid as the caller's pid namespace sees it,
-	// and waits for the caller's answer.
+	// helloFD, when not 0, is a unix socket the caller passed (-hello-fd):
+	// the observer says hello on it before it acts, so that the caller
+	// learns its pid as the caller's pid namespace sees it and reads it
+	// from outside, and waits for the caller's answer. A probe that starts
+	// the observer itself (a stage, an exec in place) passes the socket and
+	// the flag on, and says nothing on it.
 	helloFD int
+
+	// canaries are the host's canaries to try to reach (-canaries), nil
+	// when none were planted.
+	canaries *probes.Canaries
 }
 
 func main() {
@@ -147,12 +153,20 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 	})
 	fs.BoolVar(&cfg.timensExec, probes.FlagTimensExec, false, "with -timens: unshare the time namespace, write the offsets and exec the observer in place, which Linux 6.2 or later puts inside; the caller clones the probe into the pid namespace it wants")
 	fs.BoolVar(&cfg.newPID, probes.FlagNewPID, false, "with -timens or -join: start the observer in a new pid namespace as well, as its pid 1")
-	fs.Func(probes.FlagHelloFD, "say hello on the unix socket `FD` before acting, and wait for the caller's answer, so that a caller that started the probe through another program learns its pid", func(v string) error {
+	fs.Func(probes.FlagHelloFD, "say hello on the unix socket `FD` before acting, and wait for the caller's answer, so that the caller learns the observer's pid from the kernel and reads it from outside; passed on to an observer the probe starts", func(v string) error {
 		fd, err := strconv.Atoi(v)
 		if err != nil || fd < 3 {
 			return errors.New("not a descriptor the caller passed; give 3 or more")
 		}
 		cfg.helloFD = fd
+		return nil
+	})
+	fs.Func(probes.FlagCanaries, "try to reach the canaries the host planted, `token=T,NAME=WHERE,...`, leaving the token where it gets in", func(v string) error {
+		c, err := probes.ParseCanaries(v)
+		if err != nil {
+			return err
+		}
+		cfg.canaries = &c
 		return nil
 	})
 	defineConfineFlags(fs, &cfg.confine)
@@ -190,9 +204,6 @@ func parseArgs(args []string) (*config, error) {
 	}
 	if err := checkJoin(cfg); err != nil {
 		return nil, err
-	}
-	if cfg.helloFD > 0 && (cfg.staged() || cfg.timensFrom != nil) {
-		return nil, errors.New("-hello-fd is for a probe started by another program, which makes its namespaces itself; it cannot be combined with -timens or -join")
 	}
 	if cfg.timensExec {
 		switch {
@@ -298,6 +309,7 @@ func run(cfg *config) *probes.Report {
 	}
 	act(cfg, r)
 	actConfine(&cfg.confine, r)
+	tryCanaries(cfg.canaries, r)
 	observe(cfg.subcommand, r)
 	return r
 }

@@ -112,5 +112,12 @@ func (cfg *config) observerArgs() []string {
 		}
 		args = append(args, "-"+probes.FlagParentNS+"="+probes.FormatKindNSIDs(ids))
 	}
+	if cfg.canaries != nil {
+		args = append(args, "-"+probes.FlagCanaries+"="+cfg.canaries.String())
+	}
+	if cfg.helloFD > 0 {
+		// The observer inherits the descriptor, and says the hello.
+		args = append(args, "-"+probes.FlagHelloFD+"="+strconv.Itoa(cfg.helloFD))
+	}
 	return args
 }

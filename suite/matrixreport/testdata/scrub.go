@@ -3,7 +3,7 @@
 // Scrub turns the Ginkgo JSON report of a real suite run into a fixture: it
 // keeps every spec, its labels, state, failure message, the namespace
 // identities and capability sets in its report entries and the kinds it
-// judged by identity alone or did not check, and drops what describes the machine
+// judged by the identity read by the host alone or did not check, and drops what describes the machine
 // rather than the run (hostnames, pids, cgroup paths, links, captured output,
 // stack traces, absolute paths).
 //

@@ -11,15 +11,23 @@
 //	nothing    print nothing and exit 0
 //	two        print two JSON objects
 //	ok         print a valid report
+//	lie-ns, lie-pid, lie-owners
+//	           say the hello, run the real probe (FAKEPROBE_REAL) with the
+//	           other arguments, and relay its report with its own pid, and
+//	           one lie: the namespaces FAKEPROBE_HOST_NS names
+//	           ("kind=dev:ino,…") as its own, a pid one above its own, or
+//	           an error for the owners of its namespaces
 //
 // Whatever it is asked, if FAKEPROBE_MARKER names a path it first creates
 // that file, so a spec can tell whether it was started at all.
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"syscall"
 	"time"
 
@@ -66,9 +74,85 @@ func main() {
 		fmt.Printf("{\"schema\": %d}\n", probes.Schema)
 		fmt.Printf("{\"schema\": %d}\n", probes.Schema)
 	case "ok":
+		sayHello()
 		fmt.Printf("{\"schema\": %d, \"pid\": %d, \"ppid\": %d}\n", probes.Schema, os.Getpid(), os.Getppid())
+	case "lie-ns", "lie-pid", "lie-owners":
+		relay(mode)
 	default:
 		fmt.Fprintf(os.Stderr, "fakeprobe: unknown behaviour %q\n", mode)
 		os.Exit(2)
+	}
+}
+
+// sayHello does what nsprobe does with -hello-fd: one byte on descriptor
+// 3, whose credentials the kernel adds, then a wait for the answer.
+func sayHello() {
+	if !slices.Contains(os.Args, "-"+probes.FlagHelloFD) {
+		return
+	}
+	if err := syscall.Sendmsg(3, []byte{'h'}, nil, nil, 0); err != nil {
+		fmt.Fprintf(os.Stderr, "fakeprobe: say hello: %v\n", err)
+		os.Exit(1)
+	}
+	var answer [1]byte
+	if _, err := syscall.Read(3, answer[:]); err != nil {
+		fmt.Fprintf(os.Stderr, "fakeprobe: wait for the answer: %v\n", err)
+		os.Exit(1)
+	}
+	syscall.Close(3)
+}
+
+// relay says the hello itself, so that the host reads this process, runs
+// the real probe in the same namespaces for a report, and prints that
+// report with this process's pids and the lie mode names.
+func relay(mode string) {
+	sayHello()
+	var args []string
+	for i := 2; i < len(os.Args); i++ {
+		if os.Args[i] == "-"+probes.FlagHelloFD {
+			i++
+			continue
+		}
+		args = append(args, os.Args[i])
+	}
+	cmd := exec.Command(os.Getenv("FAKEPROBE_REAL"), args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "fakeprobe: run the real probe: %v\n", err)
+		os.Exit(1)
+	}
+	var r probes.Report
+	if err := json.Unmarshal(out, &r); err != nil {
+		fmt.Fprintf(os.Stderr, "fakeprobe: read the real probe's report: %v\n", err)
+		os.Exit(1)
+	}
+	// The relay's own pids, which the host reads: only the lie differs.
+	r.PID, r.PPID = os.Getpid(), os.Getppid()
+	if f, err := os.Open("/proc/self/status"); err == nil {
+		r.NSpid, _ = probes.ParseNSpid(f)
+		f.Close()
+	}
+	switch mode {
+	case "lie-ns":
+		ids, err := probes.ParseKindNSIDs(os.Getenv("FAKEPROBE_HOST_NS"))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "fakeprobe: FAKEPROBE_HOST_NS: %v\n", err)
+			os.Exit(2)
+		}
+		for _, id := range ids {
+			r.NS[id.Kind] = id.ID
+		}
+	case "lie-pid":
+		r.PID++
+	case "lie-owners":
+		r.Owners = nil
+		if r.Errors == nil {
+			r.Errors = map[string]string{}
+		}
+		r.Errors["owners"] = "ask who owns a namespace: inappropriate ioctl for device; this kernel predates NS_GET_USERNS and NS_GET_PARENT (Linux 4.9)"
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(&r); err != nil {
+		os.Exit(1)
 	}
 }
