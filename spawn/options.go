@@ -260,10 +260,13 @@ type Options struct {
 	// express the options (Launcher.Expresses), or Run returns a
 	// *NotExpressibleError.
 	Launcher *Launcher
-	// WhileHeld, with a launcher other than the built-in one, is called
-	// with the probe's pid as this process sees it, while the probe waits
-	// before it acts or observes: the host can look at the live child
-	// from outside. It runs on a goroutine of its own.
+	// Canaries, when not nil, are the host's canaries for the probe to try
+	// to reach (see suite/canary); the host judges what it saw.
+	Canaries *probes.Canaries
+	// WhileHeld is called with the probe's pid as this process sees it,
+	// whatever launcher ran it, while the probe waits before it acts or
+	// observes: the host can look at the live child from outside. It runs
+	// on a goroutine of its own.
 	WhileHeld func(hostPID int)
 }
 

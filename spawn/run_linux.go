@@ -175,6 +175,9 @@ func probeArgs(opts Options) ([]string, error) {
 	}
 	args = append(args, opts.Actions.args()...)
 	args = append(args, opts.Join.args()...)
+	if opts.Canaries != nil {
+		args = append(args, "-"+probes.FlagCanaries, opts.Canaries.String())
+	}
 	// Every child says hello on descriptor 3 (see helloSocket).
 	args = append(args, "-"+probes.FlagHelloFD, "3")
 	// The probe refuses every action in the namespaces of its parent.

@@ -353,14 +353,14 @@ func (l *listener) stop() {
 	if d, ok := l.ln.(deadliner); ok {
 		_ = d.SetDeadline(time.Now().Add(settle))
 	} else {
-		l.ln.Close()
+		_ = l.ln.Close()
 	}
 	<-l.done
-	l.ln.Close()
+	_ = l.ln.Close()
 }
 
 func (l *listener) close() {
-	l.ln.Close()
+	_ = l.ln.Close()
 	<-l.done
 }
 
