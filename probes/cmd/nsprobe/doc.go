@@ -76,12 +76,20 @@
 // probe exits 1 and says which setns failed. Actions still need a new
 // namespace of their kind; a joined one is never changed.
 //
+// -canaries token=T,NAME=WHERE,… tries to reach the canaries the host
+// planted (an abstract socket, a TCP listener on the loopback, a SysV
+// segment, a POSIX queue, a file on a mount, a process) and leaves the
+// token wherever it gets in, so that the host sees the visit itself; the
+// attempts are under canaries.
+//
 // Confinement flags try what a confined process may not do and record the
 // kernel's answer under confine.attempts ("allowed", an errno name such as
-// EPERM, or "not tried" with the reason): -try-hostname, -try-link and
-// -try-mount-proc, tried only where the namespace belongs to a user
-// namespace outside the probe's (NS_GET_USERNS answers EPERM), so the
-// kernel is certain to refuse; -setns-host, where a single-threaded child
+// EPERM, or "not tried" with the reason, and the exact call made):
+// -try-hostname, -try-link and -try-mount-proc, always made, in a form the
+// kernel rejects after its permission check (a name one byte too long, a
+// proc option that does not exist), so that the answer is EPERM where the
+// probe lacks the capability and EINVAL or ERANGE where it holds it, and
+// nothing changes either way; -setns-host, where a single-threaded child
 // makes a new user namespace and tries to join each of the probe's own
 // namespaces back (only those it cannot name the owner of) and, as the
 // control, re-joins uts, ipc, net, mnt and cgroup namespaces of its own;
