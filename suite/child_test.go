@@ -113,13 +113,8 @@ func RunChild(ctx context.Context, opts spawn.Options, m Markers) *Child {
 		Expect(err).NotTo(HaveOccurred(), "ipc: read the host's SysV objects before the child in %s", opts.Set)
 	}
 	var seen func() *cgroupSighting
-	switch {
-	case !opts.Launcher.Builtin():
-		// The probe waits, after its hello, for the host to look at it:
-		// where the host sees it is read from the probe itself, alive.
-		seen = holdForCgroup(&opts)
-	case chosen.dir != "":
-		seen = watchCgroup(chosen.dir)
+	if chosen.dir != "" {
+		seen = holdForCgroup(&opts, chosen.dir)
 	}
 	c.MonotonicBefore = clockNow(unix.CLOCK_MONOTONIC)
 	c.BoottimeBefore = clockNow(unix.CLOCK_BOOTTIME)

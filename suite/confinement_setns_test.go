@@ -18,12 +18,13 @@ var _ = Describe("a new user namespace made by a child of the suite's namespaces
 		needsKinds(spawn.SetOf(spawn.User))
 		opts := confinedOpts(spawn.None)
 		opts.Actions.Confine.SetnsHost = true
-		r := runConfined(ctx, opts).Report
+		res := runConfined(ctx, opts)
+		r := res.Report
 		for _, kind := range spawn.All.Kinds() {
 			if _, ok := host.NS[string(kind)]; !ok {
 				continue // a kind this kernel lacks
 			}
-			Expect(r).To(BeSharedWith(host, kind), "%s: the probe that tries to join back does not hold the suite's namespace", kind)
+			Expect(res).To(BeSharedWith(host, kind), "%s: the probe that tries to join back does not hold the suite's namespace", kind)
 			refusedWith(kind, opts.Set, "setns back into the suite's namespace", attempt(kind, r, "setns "+string(kind)), "EPERM")
 			switch kind {
 			case spawn.UTS, spawn.IPC, spawn.Net, spawn.MNT, spawn.Cgroup:

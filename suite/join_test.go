@@ -22,27 +22,29 @@ import (
 	"github.com/nsverify/nsverify/spawn"
 )
 
-// expectJoined asserts every kind of r: a joined kind is the holder's
-// namespace and not the host's; a kind made new differs from both; every
-// other kind is the host's. The oracle of a joined kind compares with the
-// namespace's holder, not with the host.
-func expectJoined(r *probes.Report, h *Holder, joined, made spawn.Set) {
+// expectJoined asserts every kind of the child c, as the host reads it: a
+// joined kind is the holder's namespace and not the host's; a kind made
+// new differs from both; every other kind is the host's. The oracle of a
+// joined kind compares with the namespace's holder, not with the host.
+func expectJoined(c *Child, h *Holder, joined, made spawn.Set) {
 	GinkgoHelper()
 	for _, kind := range spawn.All.Kinds() {
 		if _, ok := host.NS[string(kind)]; !ok {
 			continue // a kind this kernel lacks
 		}
+		// BeIsolatedFrom and BeSharedWith first: they fail where the
+		// probe's reading and the host's differ.
 		switch {
 		case joined.Has(kind):
-			Expect(r.NS[string(kind)]).To(Equal(h.NS(kind)), "%s: the probe joined the holder's %s namespace, and its identity is not the holder's", kind, kind)
-			Expect(r).To(BeIsolatedFrom(host, kind))
+			Expect(c).To(BeIsolatedFrom(host, kind))
+			Expect(c.Result.Outside.NS[string(kind)]).To(Equal(h.NS(kind)), "%s: the probe joined the holder's %s namespace, and the host reads another", kind, kind)
 		case made.Has(kind):
-			Expect(r).To(BeIsolatedFrom(host, kind))
+			Expect(c).To(BeIsolatedFrom(host, kind))
 			if h.Set.Has(kind) {
-				Expect(r.NS[string(kind)]).NotTo(Equal(h.NS(kind)), "%s: the probe made a new %s namespace, and it is the holder's", kind, kind)
+				Expect(c.Result.Outside.NS[string(kind)]).NotTo(Equal(h.NS(kind)), "%s: the probe made a new %s namespace, and the host reads the holder's", kind, kind)
 			}
 		default:
-			Expect(r).To(BeSharedWith(host, kind))
+			Expect(c).To(BeSharedWith(host, kind))
 		}
 	}
 }
@@ -66,8 +68,9 @@ var _ = Describe("joining namespaces another process holds", Label("join"), func
 			for _, k := range joined.Kinds() {
 				opts.Join.Paths[k] = h.Path(k)
 			}
-			r := RunChild(ctx, opts, m).Report
-			expectJoined(r, h, joined, spawn.None)
+			c := RunChild(ctx, opts, m)
+			r := c.Report
+			expectJoined(c, h, joined, spawn.None)
 			Expect(r.Launcher).NotTo(BeNil(), "uts: the report does not say a stage joined")
 			// Which kinds, not in which order: the order is the kernel's
 			// rule, judged as an ordinary user below, where it matters.
@@ -87,8 +90,9 @@ var _ = Describe("joining namespaces another process holds", Label("join"), func
 			h := StartHolder(spawn.SetOf(spawn.User, spawn.UTS), holdActions{Hostname: m.Hostname}, uidMap, gidMap)
 			joined := spawn.SetOf(spawn.User, spawn.UTS)
 			opts := spawn.Options{Probe: probePath, Join: spawn.Join{Paths: map[spawn.Kind]string{spawn.User: h.Path(spawn.User), spawn.UTS: h.Path(spawn.UTS)}}}
-			r := RunChild(ctx, opts, m).Report
-			expectJoined(r, h, joined, spawn.None)
+			c := RunChild(ctx, opts, m)
+			r := c.Report
+			expectJoined(c, h, joined, spawn.None)
 			Expect(r.Launcher.Joined).To(Equal([]string{"user", "uts"}), "user: the stage did not join user first")
 			Expect(r.User).NotTo(BeNil(), "user: no user observation; errors: %v", r.Errors)
 			holderMap, err := readIDMap("/proc/" + strconv.Itoa(h.PID) + "/uid_map")
@@ -104,10 +108,12 @@ var _ = Describe("joining namespaces another process holds", Label("join"), func
 			needs(features.CanCreate(spawn.SetOf(spawn.UTS)))
 			uidMap, gidMap := spawn.CallerMaps()
 			h := StartHolder(spawn.SetOf(spawn.User, spawn.UTS), holdActions{Hostname: m.Hostname}, uidMap, gidMap)
-			control := RunChild(ctx, spawn.Options{Probe: probePath, Join: spawn.Join{Paths: map[spawn.Kind]string{spawn.UTS: h.Path(spawn.UTS)}}}, m).Report
-			Expect(control.Hostname).To(Equal(m.Hostname), "uts: a probe that joined the holder's uts does not see its hostname")
+			control := RunChild(ctx, spawn.Options{Probe: probePath, Join: spawn.Join{Paths: map[spawn.Kind]string{spawn.UTS: h.Path(spawn.UTS)}}}, m)
+			Expect(control.Report.Hostname).To(Equal(m.Hostname), "uts: a probe that joined the holder's uts does not see its hostname")
 			Expect(control).To(BeSharedWith(host, spawn.User))
-			Expect(control.User.UIDMap).To(Equal(host.Report.User.UIDMap), "user: a probe that joined only uts does not have the host's uid map")
+			Expect(control.Result.Outside.UIDMap).To(Equal(host.UIDMap), "user: the host reads another uid map than its own for a probe that joined only uts")
+			Expect(control.Report.User).NotTo(BeNil(), "user: no user observation; errors: %v", control.Report.Errors)
+			Expect(control.Report.User.UIDMap).To(Equal(host.UIDMap), "user: the probe that joined only uts reports another uid map than the host's")
 		})
 	})
 
@@ -170,16 +176,16 @@ var _ = Describe("joining namespaces another process holds", Label("join"), func
 			opts.Join = spawn.Join{PID: h.PID, Kinds: joined}
 			c := RunChild(ctx, opts, m)
 			r := c.Report
-			expectJoined(r, h, joined, spawn.SetOf(spawn.IPC))
+			expectJoined(c, h, joined, spawn.SetOf(spawn.IPC))
 			Expect(r.PID).To(BeNumerically(">", 1), "pid: the joined probe is pid 1, the holder's own number")
 			Expect(r.NSpid).To(Equal([]int{c.Result.HostPID, r.PID}), "pid: NSpid does not list the host's pid and the joined namespace's")
 			Expect(r.Hostname).To(Equal(m.Hostname), "uts: the joined probe does not see the holder's hostname")
 			Expect(linkNames(r)).To(ContainElement(m.ChildLink), "net: the joined probe does not see the holder's link")
 			Expect(msgKeys(r.IPC)).To(ContainElement(m.ChildQueueKey), "ipc: the probe's queue is not in its new ipc namespace")
 
-			control := RunChild(ctx, PlanFor(spawn.SetOf(spawn.IPC), NewMarkers()), m).Report
+			control := RunChild(ctx, PlanFor(spawn.SetOf(spawn.IPC), NewMarkers()), m)
 			Expect(control).To(BeSharedWith(host, spawn.PID))
-			Expect(linkNames(control)).NotTo(ContainElement(m.ChildLink), "net: a probe that joined nothing sees the holder's link")
+			Expect(linkNames(control.Report)).NotTo(ContainElement(m.ChildLink), "net: a probe that joined nothing sees the holder's link")
 		})
 	})
 

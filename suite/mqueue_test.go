@@ -29,8 +29,8 @@ var _ = Describe("POSIX message queues", Label("ns:ipc"), func() {
 		Expect(err).NotTo(HaveOccurred(), "ipc: list the host's POSIX queues")
 		Expect(onHost).NotTo(ContainElement(childQ), "ipc: the probe's queue reached the host")
 
-		control := RunChild(ctx, spawn.Options{Probe: probePath, Set: spawn.SetOf(spawn.MNT, spawn.PID), Actions: spawn.Actions{MountProc: true}}, NewMarkers()).Report
+		control := RunChild(ctx, spawn.Options{Probe: probePath, Set: spawn.SetOf(spawn.MNT, spawn.PID), Actions: spawn.Actions{MountProc: true}}, NewMarkers())
 		Expect(control).To(BeSharedWith(host, spawn.IPC))
-		Expect(control.Mqueues).To(ContainElement(hostQ), "ipc: a probe sharing the host's ipc namespace does not list the host's queue")
+		Expect(control.Report.Mqueues).To(ContainElement(hostQ), "ipc: a probe sharing the host's ipc namespace does not list the host's queue")
 	})
 })

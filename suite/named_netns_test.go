@@ -24,10 +24,10 @@ var _ = Describe("a named network namespace pinned at /run/netns", Label("join",
 		Expect(err).NotTo(HaveOccurred(), "net: stat /run/netns/%s", name)
 		Expect(pinned).To(Equal(made), "net: /run/netns/%s is not the namespace its maker made", name)
 
-		r := RunChild(ctx, spawn.Options{Probe: probePath, Join: spawn.Join{Paths: map[spawn.Kind]string{spawn.Net: netnsDir + "/" + name}}}, m).Report
-		Expect(r.NS["net"]).To(Equal(pinned), "net: the probe that joined /run/netns/%s is not in it", name)
-		Expect(r).To(BeIsolatedFrom(host, spawn.Net))
-		Expect(linkNames(r)).To(ContainElement(m.ChildLink), "net: the probe in /run/netns/%s does not see its link", name)
+		c := RunChild(ctx, spawn.Options{Probe: probePath, Join: spawn.Join{Paths: map[spawn.Kind]string{spawn.Net: netnsDir + "/" + name}}}, m)
+		Expect(c).To(BeIsolatedFrom(host, spawn.Net))
+		Expect(c.Result.Outside.NS["net"]).To(Equal(pinned), "net: the probe that joined /run/netns/%s is not in it, as the host reads it", name)
+		Expect(linkNames(c.Report)).To(ContainElement(m.ChildLink), "net: the probe in /run/netns/%s does not see its link", name)
 
 		control := RunChild(ctx, spawn.Options{Probe: probePath}, m).Report
 		Expect(linkNames(control)).NotTo(ContainElement(m.ChildLink), "net: a probe that joined nothing sees the named namespace's link")

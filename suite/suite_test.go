@@ -91,6 +91,16 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 	Expect(err).NotTo(HaveOccurred())
 	AddReportEntry("preflight", string(preflight), ReportEntryVisibilityNever)
 	AddReportEntry("kernel", f.Kernel, ReportEntryVisibilityNever)
+	// Every skip rests on spawn's detection, the same in every parallel
+	// process. A second method that shares no code with spawn must agree
+	// with it, checked once, here: a fault in spawn could otherwise turn
+	// the specs of a kind into skips and the run into a pass.
+	kinds, err := kindcheck.Check(context.Background())
+	Expect(err).NotTo(HaveOccurred(), "check what this process can create without spawn")
+	AddReportEntry("kindcheck", kinds, ReportEntryVisibilityNever)
+	if failures := crossCheckKinds(f, kinds); len(failures) > 0 {
+		Fail("spawn's detection and a bare unshare(2) disagree on what this process can create, so a skip cannot be trusted:\n" + strings.Join(failures, "\n"))
+	}
 	// Launchers are found once, here, before any spec runs anywhere: an
 	// OCI runtime's trials must not run beside a spec (see runsAlone).
 	shared, err := json.Marshal(sharedSetup{Probe: path, Launchers: findLaunchers(path)})
@@ -106,15 +116,6 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 	Expect(err).NotTo(HaveOccurred(), "list this process's descendants before the suite")
 	features = spawn.Detect(probePath)
 	Expect(features.Error).To(BeEmpty(), "detect what this kernel supports")
-	// Every skip rests on features; a second method that shares no code
-	// with spawn must agree with it, or a fault in spawn could turn the
-	// specs of a kind into skips and the run into a pass.
-	kinds, err := kindcheck.Check(context.Background())
-	Expect(err).NotTo(HaveOccurred(), "check what this process can create without spawn")
-	AddReportEntry("kindcheck", kinds, ReportEntryVisibilityNever)
-	if failures := crossCheckKinds(features, kinds); len(failures) > 0 {
-		Fail("spawn's detection and a bare unshare(2) disagree on what this process can create, so a skip cannot be trusted:\n" + strings.Join(failures, "\n"))
-	}
 	host, err = ReadHost(probePath)
 	Expect(err).NotTo(HaveOccurred(), "read the host baseline")
 	AddReportEntry("host baseline", host.Report, ReportEntryVisibilityNever)

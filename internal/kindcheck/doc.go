@@ -5,7 +5,9 @@
 // the child calls unshare(2) on itself before its exec, and the facts read
 // directly from /proc (the /proc/self/ns entry, the max_<kind>_namespaces
 // limits, the distribution switches for unprivileged user namespaces, the
-// effective capabilities and whether this is the initial user namespace).
+// effective capabilities and whether this is the initial user namespace,
+// parsed with the probes package's readers of /proc, which spawn's
+// detection does not use to decide).
 //
 // It exists so that the suite's decision to skip a spec does not rest on
 // the code under test alone: spawn.Detect clones with the same flags as

@@ -160,33 +160,3 @@ func trial(call string, ok bool, err string) string {
 	}
 	return call + " failed: " + err
 }
-
-// parseCapEff returns the effective capability set from the text of
-// /proc/PID/status.
-func parseCapEff(status string) (uint64, error) {
-	for _, line := range strings.Split(status, "\n") {
-		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
-			c, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			if err != nil {
-				return 0, fmt.Errorf("parse CapEff %q: %w", strings.TrimSpace(v), err)
-			}
-			return c, nil
-		}
-	}
-	return 0, fmt.Errorf("parse status: no CapEff line")
-}
-
-// parseSeccomp returns the Seccomp mode from the text of /proc/PID/status,
-// 0 where the line is absent (a kernel without seccomp).
-func parseSeccomp(status string) (int, error) {
-	for _, line := range strings.Split(status, "\n") {
-		if v, ok := strings.CutPrefix(line, "Seccomp:"); ok {
-			m, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil {
-				return 0, fmt.Errorf("parse Seccomp %q: %w", strings.TrimSpace(v), err)
-			}
-			return m, nil
-		}
-	}
-	return 0, nil
-}

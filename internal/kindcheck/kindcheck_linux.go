@@ -1,11 +1,13 @@
 package kindcheck
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/probes"
 )
 
 // flags is this package's own table of the flag that creates each kind,
@@ -109,13 +113,9 @@ func readFacts() (Facts, error) {
 	if err != nil {
 		return Facts{}, fmt.Errorf("read own status: %w", err)
 	}
-	capEff, err := parseCapEff(string(status))
+	caps, err := probes.ParseStatus(bytes.NewReader(status))
 	if err != nil {
-		return Facts{}, fmt.Errorf("read own capabilities: %w", err)
-	}
-	seccomp, err := parseSeccomp(string(status))
-	if err != nil {
-		return Facts{}, fmt.Errorf("read own seccomp mode: %w", err)
+		return Facts{}, fmt.Errorf("read own capabilities and seccomp mode: %w", err)
 	}
 	var st unix.Stat_t
 	if err := unix.Stat("/proc/self/ns/user", &st); err != nil {
@@ -124,9 +124,9 @@ func readFacts() (Facts, error) {
 	enable, _ := os.ReadFile("/sys/module/user_namespace/parameters/enable")
 	clone3Err := probeClone3()
 	f := Facts{
-		InitialUserNS:           st.Ino == procUserInitIno,
-		CapSysAdmin:             capEff&(1<<unix.CAP_SYS_ADMIN) != 0,
-		SeccompFilter:           seccomp == 2,
+		InitialUserNS:           st.Ino == probes.InitialUserIno,
+		CapSysAdmin:             slices.Contains(caps.Eff, probes.CapName(unix.CAP_SYS_ADMIN)),
+		SeccompFilter:           caps.Seccomp == "filter",
 		Clone3:                  clone3Err == nil,
 		UnprivilegedUsernsClone: readInt("/proc/sys/kernel/unprivileged_userns_clone"),
 		AppArmorRestrict:        readInt("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"),
@@ -137,11 +137,6 @@ func readFacts() (Facts, error) {
 	}
 	return f, nil
 }
-
-// procUserInitIno is the inode number of the initial user namespace's
-// nsfs file, fixed by the kernel (PROC_USER_INIT_INO in
-// include/linux/proc_ns.h); no other user namespace gets it.
-const procUserInitIno = 0xEFFFFFFD
 
 // probeClone3 finds out whether clone3(2) can be called, without making a
 // process: with no arguments a kernel that has it refuses the call with

@@ -5,41 +5,6 @@ import (
 	"testing"
 )
 
-func TestParseCapEff(t *testing.T) {
-	for _, tc := range []struct {
-		name, status string
-		want         uint64
-		wantErr      bool
-	}{
-		{"root", "Name:\tcat\nCapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\n", 0x1ffffffffff, false},
-		{"nobody", "CapEff:\t0000000000000000\n", 0, false},
-		{"missing", "Name:\tcat\n", 0, true},
-		{"garbled", "CapEff:\tzz\n", 0, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseCapEff(tc.status)
-			if (err != nil) != tc.wantErr || got != tc.want {
-				t.Fatalf("parseCapEff = %#x, %v; want %#x, error %v", got, err, tc.want, tc.wantErr)
-			}
-		})
-	}
-}
-
-func TestParseSeccomp(t *testing.T) {
-	for status, want := range map[string]int{
-		"Name:\tsh\nSeccomp:\t2\nSeccomp_filters:\t1\n": 2,
-		"Seccomp:\t0\n": 0,
-		"Name:\tsh\n":   0,
-	} {
-		if got, err := parseSeccomp(status); err != nil || got != want {
-			t.Errorf("parseSeccomp(%q) = %d, %v; want %d", status, got, err, want)
-		}
-	}
-	if _, err := parseSeccomp("Seccomp:\tx\n"); err == nil {
-		t.Error("parseSeccomp accepted a garbled mode")
-	}
-}
-
 func TestMustBeUsable(t *testing.T) {
 	admin := Facts{InitialUserNS: true, CapSysAdmin: true}
 	net := Result{Kind: "net", Present: true, Limit: 1000}
