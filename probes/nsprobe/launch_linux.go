@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package nsprobe
 
 import (
 	"fmt"
@@ -33,7 +33,8 @@ func launchStaged(cfg *config, stdout, stderr io.Writer) int {
 		}
 		return observeInPlace(cfg, stdout, stderr, err)
 	}
-	args := append([]string{os.Args[0]}, cfg.observerArgs()...)
+	lead, _ := commandLine()
+	args := append(lead, cfg.observerArgs()...)
 	if cfg.timens {
 		from, err := probes.StatNSID("/proc/self/ns/time")
 		if err != nil {

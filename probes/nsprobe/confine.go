@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package nsprobe
 
 import (
 	"errors"
@@ -304,7 +304,8 @@ const descendantLife = time.Minute
 // It returns the descendant's pid as /proc/self names it for the
 // descendant (the host pid when /proc is the host's).
 func leaveDescendant() (int, error) {
-	cmd := exec.Command("/proc/self/exe", "-"+probes.FlagDescendant)
+	lead, _ := commandLine()
+	cmd := exec.Command("/proc/self/exe", append(lead[1:], "-"+probes.FlagDescendant)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return 0, fmt.Errorf("start descendant: %w", err)

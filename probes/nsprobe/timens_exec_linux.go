@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package nsprobe
 
 import (
 	"errors"
@@ -24,7 +24,8 @@ var timensExecFailed error
 // that unshared. It is also the cheapest point: nothing of main has run,
 // and the exec ends fewer threads.
 func init() {
-	cfg, err := parseArgs(os.Args[1:])
+	_, own := commandLine()
+	cfg, err := parseArgs(own)
 	if err != nil || !cfg.timens || !cfg.timensExec {
 		return
 	}
@@ -67,7 +68,8 @@ func execIntoTimens(cfg *config) error {
 	if err := os.WriteFile("/proc/self/timens_offsets", []byte(offsets), 0); err != nil {
 		return fmt.Errorf("write timens_offsets: %w", err)
 	}
-	args := append([]string{os.Args[0]}, cfg.observerArgs()...)
+	lead, _ := commandLine()
+	args := append(lead, cfg.observerArgs()...)
 	args = append(args, "-"+probes.FlagTimensFrom+"="+from.String(), "-"+probes.FlagTimensExec)
 	return fmt.Errorf("exec the observer: %w", unix.Exec(exe, args, os.Environ()))
 }
