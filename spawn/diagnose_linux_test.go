@@ -25,7 +25,7 @@ func TestRunWithoutMapsIsDiagnosed(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := testseam.WithUserNS(t.Context(), testseam.UserNS{NoMaps: true, SetgroupsAllow: c.setgroupsAllow})
-			res, err := Run(ctx, Options{Probe: probePath, Set: SetOf(UTS, User)})
+			res, err := runChild(t, ctx, Options{Probe: probePath, Set: SetOf(UTS, User)})
 			// Every kernel with user namespaces refuses ids that are not
 			// mapped (since 3.8): a child that ran means a map was written
 			// although none was asked for.

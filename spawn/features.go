@@ -83,6 +83,37 @@ type KindSupport struct {
 // Supported reports whether namespaces of this kind can be created.
 func (k KindSupport) Supported() bool { return k.Present && k.Creatable }
 
+// UserNSCapability is what the preflight found when a child used, in a
+// new user namespace, a capability it holds there: it set the hostname of
+// a uts namespace that user namespace owns (to the hostname it already
+// had, so that nothing changes even where the clone did not make one).
+// Creating a user namespace proves nothing about that: under Ubuntu's
+// AppArmor restriction (kernel.apparmor_restrict_unprivileged_userns=1)
+// an unprivileged process creates one, and the other kinds inside it, but
+// holds no capability there, so that every action of the probe in a set
+// with user fails with EPERM.
+type UserNSCapability struct {
+	// Tried says the child was cloned into a new user and uts namespace;
+	// where it could not be (no user namespaces here, or none for this
+	// process), the kinds' own detection says why, and Error what the
+	// clone said.
+	Tried bool `json:"tried"`
+	// Held says the child could set the hostname there.
+	Held bool `json:"held"`
+	// Errno is the symbolic errno of the failed clone or sethostname,
+	// Error the failure as reported.
+	Errno string `json:"errno,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Reason, when the child was cloned and held nothing, says so, why
+	// and what to do; Remedy is the last part alone.
+	Reason string `json:"reason,omitempty"`
+	Remedy string `json:"remedy,omitempty"`
+}
+
+// Powerless says that a new user namespace was made here and its child
+// held no capability in it.
+func (u UserNSCapability) Powerless() bool { return u.Tried && !u.Held }
+
 // Features is what this machine can do with namespaces: the machine facts
 // and, for each kind, whether a namespace of it can be created.
 type Features struct {
@@ -91,6 +122,10 @@ type Features struct {
 	Exe string `json:"exe"`
 	// Kinds has one entry per kind, in the order of All.Kinds().
 	Kinds []KindSupport `json:"kinds"`
+	// UserNS is whether a child in a new user namespace holds the
+	// capabilities it has there; a set with user and another kind needs
+	// them (see Supports).
+	UserNS UserNSCapability `json:"user_ns_capability"`
 	// Error, when not empty, says that the detection itself failed (the
 	// control child, cloned into no new namespace, could not run Exe), so
 	// the kinds' results say nothing about the kernel.
@@ -181,11 +216,29 @@ func (f *Features) Kind(k Kind) KindSupport {
 }
 
 // Supports reports whether a child can be cloned into every namespace of
-// set on this machine. When it cannot, reason names the first kind that
-// fails, says why and gives the remedy; a set without user that needs
-// CAP_SYS_ADMIN which this process lacks gets a reason starting with
-// "needs CAP_SYS_ADMIN".
+// set on this machine and act there. When it cannot, reason names the
+// first kind that fails, says why and gives the remedy; a set without
+// user that needs CAP_SYS_ADMIN which this process lacks gets a reason
+// starting with "needs CAP_SYS_ADMIN". A set with user and another kind
+// also needs a user namespace that holds its capabilities, since the
+// other kinds are made, and acted in, from inside it: where the
+// preflight's child held none (UserNS), such a set is refused with
+// UserNS's reason, the user kind named first, though each kind alone can
+// be created (Creatable).
 func (f *Features) Supports(set Set) (ok bool, reason string) {
+	if ok, reason := f.Creatable(set); !ok {
+		return false, reason
+	}
+	if set.Has(User) && set != SetOf(User) && f.UserNS.Powerless() {
+		return false, f.UserNS.Reason
+	}
+	return true, ""
+}
+
+// Creatable reports whether a child can be cloned into every namespace of
+// set on this machine, whether or not it may act there: what a bare
+// unshare(2) of the same flags would find. reason is as Supports gives it.
+func (f *Features) Creatable(set Set) (ok bool, reason string) {
 	if f.Error != "" {
 		return false, "cannot tell: " + f.Error
 	}

@@ -26,6 +26,9 @@ func detect(exe string) *Features {
 		f.Error = fmt.Sprintf("run %s in no new namespace (the control child): %v; pass a binary that runs `%s ns` or exits 0 when %s=1", exe, err, exe, DetectChildEnv)
 	}
 	var wg sync.WaitGroup
+	if m.Present[User] && m.Present[UTS] && f.Error == "" {
+		wg.Go(func() { f.UserNS = judgeUserNSCapability(m, tryUserNSCapability()) })
+	}
 	for i, k := range kinds {
 		if !m.Present[k] {
 			f.Kinds[i] = judge(k, m, nil)

@@ -3,6 +3,7 @@ package spawn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/nsverify/nsverify/internal/kernelsim"
 	"github.com/nsverify/nsverify/internal/testreq"
+	"github.com/nsverify/nsverify/probes"
 )
 
 // childEnv makes a re-executed test binary run the child half of the test
@@ -36,6 +38,7 @@ func reexec(t *testing.T, role string, attr *syscall.SysProcAttr, env ...string)
 	if attr == nil {
 		attr = &syscall.SysProcAttr{}
 	}
+	testreq.Clone(t, attr.Cloneflags)
 	attr.Pdeathsig = syscall.SIGKILL
 	attr.Setpgid = true
 	cmd.SysProcAttr = attr
@@ -125,13 +128,23 @@ func TestDetectWithABinaryThatCannotRunSaysSo(t *testing.T) {
 	}
 }
 
+// limitZeroRole is the role of a re-executed test binary that runs every
+// test with user namespaces turned off (see
+// TestUserNamespacesTurnedOffAreDiagnosedAndSkipped).
+const limitZeroRole = "no-userns"
+
 // TestUserNamespacesTurnedOffAreDiagnosedAndSkipped turns user namespaces
 // off (user.max_user_namespaces=0) where that is safe: in a throwaway user
 // namespace that maps every id to itself, where the test binary is root
 // with every capability. The limit belongs to that namespace and dies with
-// it; the host's is never written.
+// it; the host's is never written. There it runs every test of this
+// package again: each must pass or skip, and a test that needs a user
+// namespace must skip with the preflight's reason (the sysctl and its
+// remedy), not fail on the clone as TestTimeOffsetsShiftTheChildsClocks
+// once did with ENOSPC. They skip by construction (runChild, reexec and
+// startHolder ask the preflight before they clone); this run shows it.
 func TestUserNamespacesTurnedOffAreDiagnosedAndSkipped(t *testing.T) {
-	if os.Getenv(childEnv) == "no-userns" {
+	if os.Getenv(childEnv) == limitZeroRole {
 		childWithUserNamespacesOff(t)
 		return
 	}
@@ -140,37 +153,124 @@ func TestUserNamespacesTurnedOffAreDiagnosedAndSkipped(t *testing.T) {
 	before := readString(sysctl)
 	if strings.TrimSpace(before) == "0" {
 		// The machine is already there (CentOS 7, or booted with the
-		// limit at 0): check it here, with nothing to change.
+		// limit at 0): check it here, with nothing to change; the other
+		// tests of this run are already at the limit.
 		checkUserNamespacesOff(t)
 		return
 	}
 	requireIdentityMaps(t)
 	requireKind(t, User)
-	out := reexec(t, "no-userns", &syscall.SysProcAttr{
+	out := reexecPackage(t, limitZeroRole, &syscall.SysProcAttr{
 		Cloneflags:                 syscall.CLONE_NEWUSER,
 		UidMappings:                toSysProcIDMaps(identityMap()),
 		GidMappings:                toSysProcIDMaps(identityMap()),
 		GidMappingsEnableSetgroups: true,
 	}, parentUserNSEnv+"="+ownNSID(t, "user").String())
-	t.Logf("the child said:\n%s", out)
 	if after := readString(sysctl); after != before {
 		t.Errorf("the host's user.max_user_namespaces changed from %q to %q", before, after)
 	}
+	skipped := skippedTests(out)
+	limited := 0
+	for name, reason := range skipped {
+		if strings.Contains(reason, "user.max_user_namespaces is 0") && strings.Contains(reason, "sysctl -w user.max_user_namespaces=") {
+			limited++
+			t.Logf("at the limit, %s skipped: %s", name, reason)
+		}
+	}
+	// The test that once failed there, in the sets with user: it must
+	// have skipped for the limit, whatever way it asked time to be made.
+	for _, name := range []string{"TestTimeOffsetsShiftTheChildsClocks/user+time/as-run-picks", "TestTimeOffsetsShiftTheChildsClocks/pid+user+time/as-run-picks"} {
+		if reason, ok := skipped[name]; !ok || !strings.Contains(reason, "user.max_user_namespaces is 0") {
+			t.Errorf("at user.max_user_namespaces=0, %s did not skip for the limit (skipped: %v, %q)", name, ok, reason)
+		}
+	}
+	if limited == 0 {
+		t.Errorf("at user.max_user_namespaces=0 no test skipped naming the limit:\n%s", out)
+	}
+}
+
+// reexecPackage runs every test of this package again in a child cloned
+// with attr, with childEnv=role, and returns its verbose output. Every test
+// must pass or skip: the child must succeed, and have reached role's part
+// of the test that started it.
+func reexecPackage(t *testing.T, role string, attr *syscall.SysProcAttr, env ...string) string {
+	t.Helper()
+	testreq.Clone(t, attr.Cloneflags)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.v", "-test.count=1", "-test.timeout=3m")
+	cmd.Env = append(append(os.Environ(), childEnv+"="+role), env...)
+	attr.Pdeathsig = syscall.SIGKILL
+	attr.Setpgid = true
+	cmd.SysProcAttr = attr
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the tests run again as %s failed: %v\n%s", role, err, out)
+	}
+	if !strings.Contains(string(out), childDone(role)) {
+		t.Fatalf("the tests run again as %s did not reach their checks:\n%s", role, out)
+	}
+	return string(out)
+}
+
+// skippedTests returns, from the verbose output of a test binary, each
+// test that skipped with the reason it gave: the lines it logged, which
+// come after its "=== RUN", "=== CONT" or "=== NAME" line and before
+// another test's.
+func skippedTests(out string) map[string]string {
+	logged := map[string]string{}
+	var skipped []string
+	current := ""
+	for _, line := range strings.Split(out, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if f := strings.Fields(trimmed); len(f) >= 2 && (f[0] == "===" || f[0] == "---") {
+			if f[0] == "===" && len(f) >= 3 {
+				current = f[2]
+			}
+			if f[0] == "---" && f[1] == "SKIP:" && len(f) >= 3 {
+				skipped = append(skipped, f[2])
+			}
+			continue
+		}
+		if current != "" && trimmed != "" && trimmed != "PASS" && trimmed != "FAIL" {
+			logged[current] = strings.TrimSpace(logged[current] + " " + trimmed)
+		}
+	}
+	reasons := map[string]string{}
+	for _, name := range skipped {
+		reasons[name] = logged[name]
+	}
+	return reasons
+}
+
+// lowerUserNSLimit sets user.max_user_namespaces to 0 for a test binary
+// re-executed as limitZeroRole, before any test runs, after making sure it
+// runs in a throwaway user namespace, whose copy of the limit it writes.
+func lowerUserNSLimit() error {
+	parent := os.Getenv(parentUserNSEnv)
+	own, err := probes.StatNSID("/proc/self/ns/user")
+	if err != nil {
+		return fmt.Errorf("lower user.max_user_namespaces: %w", err)
+	}
+	if parent == "" || parent == own.String() {
+		return fmt.Errorf("lower user.max_user_namespaces: refusing, this process is not in a throwaway user namespace (parent's %q)", parent)
+	}
+	if err := os.WriteFile("/proc/sys/user/max_user_namespaces", []byte("0\n"), 0); err != nil {
+		return fmt.Errorf("lower user.max_user_namespaces in a throwaway user namespace: %w", err)
+	}
+	return nil
 }
 
 func childWithUserNamespacesOff(t *testing.T) {
-	parent := os.Getenv(parentUserNSEnv)
-	if parent == "" || parent == ownNSID(t, "user").String() {
-		t.Fatalf("refusing to change user.max_user_namespaces: this process is not in a throwaway user namespace (parent's %q)", parent)
-	}
-	if err := os.WriteFile("/proc/sys/user/max_user_namespaces", []byte("0\n"), 0); err != nil {
-		t.Fatalf("write user.max_user_namespaces in a throwaway user namespace: %v", err)
+	if got := strings.TrimSpace(readString("/proc/sys/user/max_user_namespaces")); got != "0" {
+		t.Fatalf("user.max_user_namespaces is %q in the run that should have it at 0", got)
 	}
 	if f := Detect(probePath); f.InitialUserNS {
 		t.Error("the throwaway user namespace is taken for the initial one")
 	}
 	checkUserNamespacesOff(t)
-	t.Log(childDone("no-userns"))
+	t.Log(childDone(limitZeroRole))
 }
 
 // checkUserNamespacesOff checks, with user.max_user_namespaces at 0 in this
@@ -178,6 +278,7 @@ func childWithUserNamespacesOff(t *testing.T) {
 // that the preflight says why and what to do, and that sets without user
 // still run.
 func checkUserNamespacesOff(t *testing.T) {
+	// Run itself, not runChild: the refusal is what is checked.
 	_, err := Run(t.Context(), Options{Probe: probePath, Set: SetOf(UTS, User)})
 	if err == nil {
 		t.Fatal("a child was cloned into a new user namespace with user.max_user_namespaces at 0")
@@ -217,7 +318,7 @@ func checkUserNamespacesOff(t *testing.T) {
 		if ok, reason := f.Supports(set); !ok {
 			t.Errorf("Supports(%s) = false (%s); those need no user namespace", set, reason)
 		}
-		if _, err := Run(t.Context(), Options{Probe: probePath, Set: set}); err != nil {
+		if _, err := runChild(t, t.Context(), Options{Probe: probePath, Set: set}); err != nil {
 			t.Errorf("Run(%s): %v", set, err)
 		}
 	}
@@ -260,6 +361,8 @@ func childWithoutCgroupNamespaces(t *testing.T) {
 		t.Errorf("time: supported=%v errno=%q, want unsupported with ENOSYS", tk.Supported(), tk.Errno)
 	}
 
+	// Run itself, not runChild, here and for time: the refusals are what
+	// is checked.
 	_, err := Run(t.Context(), Options{Probe: probePath, Set: SetOf(Net, Cgroup)})
 	if !errors.Is(err, syscall.EINVAL) {
 		t.Fatalf("Run(net+cgroup) = %v, want EINVAL", err)
@@ -292,7 +395,7 @@ func childWithoutCgroupNamespaces(t *testing.T) {
 	if ok, reason := f.Supports(others); !ok {
 		t.Errorf("Supports(%s) = false: %s", others, reason)
 	}
-	if _, err := Run(t.Context(), Options{Probe: probePath, Set: others}); err != nil {
+	if _, err := runChild(t, t.Context(), Options{Probe: probePath, Set: others}); err != nil {
 		t.Errorf("Run(%s): %v", others, err)
 	}
 	t.Log(childDone("no-cgroupns"))

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/nsverify/nsverify/internal/testreq"
 	"github.com/nsverify/nsverify/probes"
 )
 
@@ -30,6 +31,7 @@ func TestCheckJoinFilesNamesTheKindAPathReallyIs(t *testing.T) {
 // test ends, and returns its pid.
 func startHolder(t *testing.T, set Set) int {
 	t.Helper()
+	testreq.Clone(t, set.CloneFlags())
 	cmd := exec.Command("/bin/sleep", "60")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: set.CloneFlags(), Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -59,7 +61,7 @@ func TestRunJoinsByPathAndByPidfdWithNewKinds(t *testing.T) {
 		"pidfd": {PID: holder, Kinds: SetOf(Net, PID)},
 	}
 	for name, j := range joins {
-		res, err := Run(context.Background(), Options{Probe: probePath, Set: SetOf(IPC), Join: j})
+		res, err := runChild(t, context.Background(), Options{Probe: probePath, Set: SetOf(IPC), Join: j})
 		if err != nil {
 			t.Fatalf("join by %s: %v", name, err)
 		}
@@ -83,7 +85,7 @@ func TestRunJoinsByPathAndByPidfdWithNewKinds(t *testing.T) {
 func TestRunWithANewPIDNamespaceAndAJoinMakesTheObserverPID1ThatTheHostCanName(t *testing.T) {
 	requireRoot(t)
 	holder := startHolder(t, SetOf(Net))
-	res, err := Run(context.Background(), Options{Probe: probePath, Set: SetOf(PID), Join: Join{Paths: map[Kind]string{Net: fmt.Sprintf("/proc/%d/ns/net", holder)}}})
+	res, err := runChild(t, context.Background(), Options{Probe: probePath, Set: SetOf(PID), Join: Join{Paths: map[Kind]string{Net: fmt.Sprintf("/proc/%d/ns/net", holder)}}})
 	if err != nil {
 		t.Fatal(err)
 	}

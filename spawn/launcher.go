@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -88,6 +89,12 @@ type Launcher struct {
 	// rootfs is an OCI runtime's root file system: a directory made by
 	// FindLauncher, holding the probe, which Close removes.
 	rootfs string
+	// options are the long options ("--kill-child") that the --help of
+	// unshare or bwrap lists, read by FindLauncher: what a launcher can
+	// be asked is found, not assumed from its name, since an old one
+	// (CentOS 7's util-linux 2.23 unshare has no --map-user, --kill-child,
+	// --cgroup or --time) refuses what it does not know.
+	options map[string]bool
 }
 
 // launcherJSON is a Launcher as one process hands it to another: the suite
@@ -103,12 +110,13 @@ type launcherJSON struct {
 	Rootless     bool            `json:"rootless,omitempty"`
 	NotUID0      bool            `json:"not_uid0,omitempty"`
 	RootFS       string          `json:"rootfs,omitempty"`
+	Options      []string        `json:"options,omitempty"`
 }
 
 // MarshalJSON encodes l whole, what it found when tried included.
 func (l *Launcher) MarshalJSON() ([]byte, error) {
 	return json.Marshal(launcherJSON{Name: l.Name, Path: l.Path, Version: l.Version, Refused: l.Refused, Broken: l.Broken,
-		RefusedKinds: l.refusedKinds, BrokenKinds: l.brokenKinds, Rootless: l.rootless, NotUID0: l.notUID0, RootFS: l.rootfs})
+		RefusedKinds: l.refusedKinds, BrokenKinds: l.brokenKinds, Rootless: l.rootless, NotUID0: l.notUID0, RootFS: l.rootfs, Options: l.Options()})
 }
 
 // UnmarshalJSON decodes what MarshalJSON encoded. The root file system
@@ -123,6 +131,7 @@ func (l *Launcher) UnmarshalJSON(data []byte) error {
 	}
 	*l = Launcher{Name: v.Name, Path: v.Path, Version: v.Version, Refused: v.Refused, Broken: v.Broken,
 		refusedKinds: v.RefusedKinds, brokenKinds: v.BrokenKinds, rootless: v.Rootless, notUID0: v.NotUID0, rootfs: v.RootFS}
+	l.setOptions(v.Options)
 	return nil
 }
 
@@ -138,6 +147,48 @@ func (l *Launcher) String() string {
 		return LauncherGo
 	}
 	return l.Name + " (" + l.Version + ")"
+}
+
+// HasOption reports whether the launcher's --help lists the long option
+// opt ("--kill-child"). The built-in launcher, and the OCI runtimes, whose
+// bundle says everything, have none.
+func (l *Launcher) HasOption(opt string) bool { return l != nil && l.options[opt] }
+
+// Options returns the long options the launcher's --help lists, sorted.
+func (l *Launcher) Options() []string {
+	if l == nil {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(l.options))
+}
+
+// setOptions records opts as the options the launcher's --help lists.
+func (l *Launcher) setOptions(opts []string) {
+	l.options = make(map[string]bool, len(opts))
+	for _, o := range opts {
+		l.options[o] = true
+	}
+}
+
+// helpOption finds the long options in the text of a --help: "--name"
+// where it starts a word, whatever follows ("--map-user=<uid>",
+// "--mount[=<file>]", "--uid UID").
+var helpOption = regexp.MustCompile(`(?:^|[^A-Za-z0-9-])(--[a-z][a-z0-9]*(?:-[a-z0-9]+)*)`)
+
+// parseHelpOptions returns the long options that the text of a --help
+// lists, sorted and each once.
+func parseHelpOptions(help string) []string {
+	seen := map[string]bool{}
+	for _, m := range helpOption.FindAllStringSubmatch(help, -1) {
+		seen[m[1]] = true
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
+// missingOption is the reason a launcher cannot express a set: an option
+// it does not have.
+func (l *Launcher) missingOption(opt, what string) string {
+	return fmt.Sprintf("%s has no %s option (its --help does not list it), %s", l, opt, what)
 }
 
 // RefusedKinds returns the kinds a trial run showed the launcher refuses,
@@ -230,7 +281,7 @@ func (l *Launcher) Expresses(opts Options) (ok bool, reason string) {
 	}
 	switch l.Name {
 	case LauncherUnshare:
-		return unshareExpresses(opts)
+		return l.unshareExpresses(opts)
 	case LauncherBwrap:
 		if !set.Has(MNT) {
 			return false, "bwrap always makes a mount namespace (it builds the sandbox's root in one)"
@@ -240,6 +291,14 @@ func (l *Launcher) Expresses(opts Options) (ok bool, reason string) {
 		}
 		if l.notUID0 && !set.Has(User) {
 			return false, "bwrap, run by a uid other than 0 and not installed setuid, always makes a user namespace"
+		}
+		for _, k := range set.Without(MNT).Kinds() {
+			if opt := bwrapKindOption(k); !l.HasOption(opt) {
+				return false, l.missingOption(opt, "so it cannot make a "+string(k)+" namespace")
+			}
+		}
+		if !l.HasOption("--cap-add") {
+			return false, l.missingOption("--cap-add", "and without it root inside holds only what bwrap leaves it, not what the namespaces allow")
 		}
 		if ok, why := singleRootMap(opts, "bwrap maps one id, with --uid and --gid"); !ok {
 			return false, why
@@ -258,12 +317,56 @@ func (l *Launcher) Expresses(opts Options) (ok bool, reason string) {
 	return true, ""
 }
 
-// unshareExpresses: util-linux unshare makes every kind, writes only the
-// maps --map-user/--map-group can say (one id, the caller's), and takes
-// whole seconds as time offsets.
-func unshareExpresses(opts Options) (bool, string) {
-	if ok, why := singleRootMap(opts, "unshare maps the caller's own id with --map-user and --map-group (ranges need newuidmap)"); !ok {
-		return false, why
+// unshareKindOption is the option through which util-linux unshare makes
+// each kind.
+var unshareKindOption = map[Kind]string{
+	UTS: "--uts", IPC: "--ipc", PID: "--pid", MNT: "--mount", User: "--user", Net: "--net", Cgroup: "--cgroup", Time: "--time",
+}
+
+// bwrapKindOption is the option through which bwrap makes each kind but
+// mnt, which it always makes.
+func bwrapKindOption(k Kind) string { return "--unshare-" + string(k) }
+
+// unshareExpresses: util-linux unshare makes every kind it has an option
+// for; writes only the maps --map-user and --map-group can say (one id,
+// the caller's) or, where it lacks them (util-linux 2.23), the one map
+// --map-root-user writes (the caller's id as 0); and takes whole seconds
+// as time offsets, given with --monotonic and --boottime.
+func (l *Launcher) unshareExpresses(opts Options) (bool, string) {
+	set := opts.Set
+	for _, k := range set.Kinds() {
+		if opt := unshareKindOption[k]; !l.HasOption(opt) {
+			return false, l.missingOption(opt, "so it cannot make a "+string(k)+" namespace")
+		}
+	}
+	if (set.Has(PID) || set.Has(Time)) && !l.HasOption("--fork") {
+		return false, l.missingOption("--fork", "and a new pid or time namespace holds only the children of whoever made it")
+	}
+	if set.Has(User) {
+		switch {
+		case l.HasOption("--map-user") && l.HasOption("--map-group"):
+			if ok, why := singleRootMap(opts, "unshare maps the caller's own id with --map-user and --map-group (ranges need newuidmap)"); !ok {
+				return false, why
+			}
+		case l.HasOption("--map-root-user"):
+			uid, gid := mapsOrCaller(opts)
+			if ok, why := singleRootMap(opts, l.String()+" has no --map-user or --map-group, and --map-root-user maps the caller's own id to 0"); !ok {
+				return false, why
+			}
+			if uid[0].Inside != 0 || gid[0].Inside != 0 {
+				return false, fmt.Sprintf("%s has no --map-user or --map-group (its --help does not list them), and --map-root-user maps the caller's own id to 0 only; the maps asked for are %s and %s",
+					l, formatMaps(uid), formatMaps(gid))
+			}
+		default:
+			return false, l.missingOption("--map-user or --map-root-user", "so the user namespace it makes would have no id map")
+		}
+	}
+	if opts.Actions.MonotonicOffset != 0 || opts.Actions.BoottimeOffset != 0 {
+		for _, opt := range []string{"--monotonic", "--boottime"} {
+			if !l.HasOption(opt) {
+				return false, l.missingOption(opt, "so it cannot give a time namespace offsets")
+			}
+		}
 	}
 	for _, d := range []time.Duration{opts.Actions.MonotonicOffset, opts.Actions.BoottimeOffset} {
 		if d%time.Second != 0 {

@@ -27,7 +27,10 @@ import (
 const launcherTrialTimeout = 20 * time.Second
 
 // FindLauncher finds the launcher name at path, or on PATH when path is
-// empty, and reads its version. For an OCI runtime it also makes a root
+// empty, and reads its version. For unshare and bwrap it reads the long
+// options their --help lists: a set that needs an option the launcher
+// lacks is not expressible, naming the option, and an option that only
+// helps (--kill-child) is passed where it is there. For an OCI runtime it also makes a root
 // file system holding a copy of probe, and tries the runtime once in a
 // mount and pid namespace, then once more with each other kind: a kind the
 // runtime says it cannot make is not expressible, with the runtime's own
@@ -60,6 +63,14 @@ func FindLauncher(name, path, probe string) (*Launcher, error) {
 		return l, nil
 	}
 	l.Version = first
+	if l.Name == LauncherUnshare || l.Name == LauncherBwrap {
+		help, err := exec.Command(path, "--help").CombinedOutput()
+		if err != nil {
+			l.Refused = fmt.Sprintf("%s --help failed: %v: %s", path, err, strings.TrimSpace(string(help)))
+			return l, nil
+		}
+		l.setOptions(parseHelpOptions(string(help)))
+	}
 	if l.OCI() && !l.rootless {
 		if err := l.prepareOCI(probe); err != nil {
 			return nil, err
@@ -360,19 +371,38 @@ func (l *Launcher) launcherArgv(opts Options, args []string) (argv []string, don
 	case LauncherUnshare:
 		argv = []string{l.Path}
 		for _, k := range set.Kinds() {
-			argv = append(argv, "--"+map[Kind]string{UTS: "uts", IPC: "ipc", PID: "pid", MNT: "mount", User: "user", Net: "net", Cgroup: "cgroup", Time: "time"}[k])
+			argv = append(argv, unshareKindOption[k])
 		}
 		if set.Has(User) {
-			uid, gid := mapsOrCaller(opts)
-			argv = append(argv, "--map-user="+strconv.FormatUint(uint64(uid[0].Inside), 10), "--map-group="+strconv.FormatUint(uint64(gid[0].Inside), 10))
+			if l.HasOption("--map-user") && l.HasOption("--map-group") {
+				uid, gid := mapsOrCaller(opts)
+				argv = append(argv, "--map-user="+strconv.FormatUint(uint64(uid[0].Inside), 10), "--map-group="+strconv.FormatUint(uint64(gid[0].Inside), 10))
+			} else {
+				// util-linux 2.23: the caller's own ids as 0, which is
+				// all Expresses let through.
+				argv = append(argv, "--map-root-user")
+			}
 		}
-		if set.Has(Time) {
+		if opts.Actions.MonotonicOffset != 0 || opts.Actions.BoottimeOffset != 0 {
 			argv = append(argv, "--monotonic", strconv.FormatInt(int64(opts.Actions.MonotonicOffset/time.Second), 10),
 				"--boottime", strconv.FormatInt(int64(opts.Actions.BoottimeOffset/time.Second), 10))
 		}
-		// --fork: pid and time namespaces hold only children; --kill-child
-		// ends the probe with unshare.
-		argv = append(argv, "--fork", "--kill-child", "--", opts.Probe)
+		// --fork: pid and time namespaces hold only children (Expresses
+		// asks for it there); elsewhere it keeps every set's probe a
+		// child of unshare alike.
+		if l.HasOption("--fork") {
+			argv = append(argv, "--fork")
+		}
+		// --kill-child ends the probe with unshare. An unshare without it
+		// (util-linux 2.23) leaves it to the rest: the probe is in
+		// unshare's process group, which Run kills at its deadline, and
+		// it waits for the host's answer to its hello before it acts,
+		// which a host that is gone never gives (its end of the socket
+		// closes, and the probe's read ends).
+		if l.HasOption("--kill-child") {
+			argv = append(argv, "--kill-child")
+		}
+		argv = append(argv, "--", opts.Probe)
 		return append(argv, args...), func() {}, nil
 	case LauncherBwrap:
 		// The host's root, as it is: bwrap needs a root to build the
@@ -382,17 +412,21 @@ func (l *Launcher) launcherArgv(opts Options, args []string) (argv []string, don
 			switch k {
 			case User:
 				uid, gid := mapsOrCaller(opts)
-				argv = append(argv, "--unshare-user", "--uid", strconv.FormatUint(uint64(uid[0].Inside), 10), "--gid", strconv.FormatUint(uint64(gid[0].Inside), 10))
+				argv = append(argv, bwrapKindOption(User), "--uid", strconv.FormatUint(uint64(uid[0].Inside), 10), "--gid", strconv.FormatUint(uint64(gid[0].Inside), 10))
 			case MNT:
 			default:
-				argv = append(argv, "--unshare-"+string(k))
+				argv = append(argv, bwrapKindOption(k))
 			}
 		}
 		// Every capability bwrap may give, as for an OCI runtime: root
 		// inside holds what the namespaces allow, and the oracles see the
 		// namespaces' effect, not bwrap's dropping of capabilities (which
 		// it does for a caller that is not root).
-		argv = append(argv, "--cap-add", "ALL", "--die-with-parent", "--", opts.Probe)
+		argv = append(argv, "--cap-add", "ALL")
+		if l.HasOption("--die-with-parent") {
+			argv = append(argv, "--die-with-parent")
+		}
+		argv = append(argv, "--", opts.Probe)
 		return append(argv, args...), func() {}, nil
 	case LauncherRunc, LauncherCrun:
 		cgroupsPath := ""

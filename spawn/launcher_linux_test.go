@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -57,7 +58,7 @@ func TestLaunchersStartTheProbeInTheirSet(t *testing.T) {
 			if ok, reason := l.Expresses(opts); !ok {
 				t.Skip(reason)
 			}
-			res, err := Run(context.Background(), opts)
+			res, err := runChild(t, context.Background(), opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -95,10 +96,53 @@ func TestLauncherRefusesWhatItCannotExpress(t *testing.T) {
 	if !errors.As(err, &ne) || !errors.Is(err, ErrNotExpressible) || !strings.Contains(ne.Reason, "mount namespace") {
 		t.Fatalf("bwrap without mnt: got %v", err)
 	}
-	unshare := &Launcher{Name: LauncherUnshare, Path: "/nonexistent/unshare"}
+	unshare := withHelp(t, &Launcher{Name: LauncherUnshare, Path: "/nonexistent/unshare"}, "unshare-2.38.1")
 	_, err = Run(context.Background(), Options{Probe: probePath, Set: SetOf(Time), Launcher: unshare, Actions: Actions{MonotonicOffset: 1500 * time.Millisecond}})
 	if !errors.As(err, &ne) || !strings.Contains(ne.Reason, "whole seconds") {
 		t.Fatalf("unshare with a fractional offset: got %v", err)
+	}
+}
+
+// TestUnshareArgvUsesTheOptionsItHas: a current unshare is asked for the
+// caller's maps with --map-user and --map-group and ends the probe with
+// --kill-child; util-linux 2.23, which has neither, is asked with
+// --map-root-user and nothing it would refuse.
+func TestUnshareArgvUsesTheOptionsItHas(t *testing.T) {
+	opts := Options{Probe: "/p", Set: SetOf(UTS, PID, User)}
+	for _, c := range []struct {
+		help      string
+		want, not []string
+	}{
+		{"unshare-2.38.1", []string{"--uts", "--pid", "--user", "--map-user=0", "--map-group=0", "--fork", "--kill-child"}, []string{"--map-root-user"}},
+		{"unshare-2.23.2", []string{"--uts", "--pid", "--user", "--map-root-user", "--fork"}, []string{"--map-user=0", "--map-group=0", "--kill-child"}},
+	} {
+		l := withHelp(t, &Launcher{Name: LauncherUnshare, Path: "/bin/unshare"}, c.help)
+		if ok, reason := l.Expresses(opts); !ok {
+			t.Fatalf("%s cannot express %s: %s", c.help, opts.Set, reason)
+		}
+		argv, _, err := l.launcherArgv(opts, []string{"-x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range c.want {
+			if !slices.Contains(argv, w) {
+				t.Errorf("%s: argv %q has no %s", c.help, argv, w)
+			}
+		}
+		for _, n := range c.not {
+			if slices.Contains(argv, n) {
+				t.Errorf("%s: argv %q has %s, which it does not list", c.help, argv, n)
+			}
+		}
+		if tail := argv[len(argv)-3:]; !slices.Equal(tail, []string{"--", "/p", "-x"}) {
+			t.Errorf("%s: argv %q does not end with the probe and its arguments", c.help, argv)
+		}
+		if l.OCI() || l.Builtin() {
+			t.Errorf("%s: unshare is taken for an OCI runtime or the built-in launcher", c.help)
+		}
+	}
+	if got, _, _ := withHelp(t, &Launcher{Name: LauncherUnshare, Path: "/bin/unshare"}, "unshare-2.38.1").launcherArgv(Options{Probe: "/p", Set: SetOf(Time)}, nil); slices.Contains(got, "--monotonic") {
+		t.Errorf("a time namespace without offsets is asked for offsets: %q", got)
 	}
 }
 

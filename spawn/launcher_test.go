@@ -3,10 +3,58 @@ package spawn
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 )
+
+// helpOptions reads the options of a launcher's --help kept in testdata.
+func helpOptions(t testing.TB, name string) []string {
+	t.Helper()
+	help, err := os.ReadFile("testdata/" + name + ".help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parseHelpOptions(string(help))
+}
+
+// withHelp gives l the options of the --help kept in testdata as name.
+func withHelp(t testing.TB, l *Launcher, name string) *Launcher {
+	t.Helper()
+	l.setOptions(helpOptions(t, name))
+	return l
+}
+
+// TestParseHelpOptionsFindsWhatEachVersionHas: util-linux 2.23 has none of
+// the options later unshares added; 2.38 has them all; bwrap 0.8 has what
+// nsverify asks of it.
+func TestParseHelpOptionsFindsWhatEachVersionHas(t *testing.T) {
+	old := helpOptions(t, "unshare-2.23.2")
+	want := []string{"--fork", "--help", "--ipc", "--map-root-user", "--mount", "--mount-proc", "--net", "--pid", "--propagation", "--setgroups", "--user", "--uts", "--version"}
+	if !slices.Equal(old, want) {
+		t.Errorf("unshare 2.23.2 lists %q, want %q", old, want)
+	}
+	current := helpOptions(t, "unshare-2.38.1")
+	for _, opt := range []string{"--cgroup", "--time", "--map-user", "--map-group", "--map-users", "--map-groups", "--kill-child", "--monotonic", "--boottime", "--map-root-user"} {
+		if !slices.Contains(current, opt) {
+			t.Errorf("unshare 2.38.1: %s not found in %q", opt, current)
+		}
+		if opt != "--map-root-user" && slices.Contains(old, opt) {
+			t.Errorf("unshare 2.23.2: %s found, which it does not have", opt)
+		}
+	}
+	bwrap := helpOptions(t, "bwrap-0.8.0")
+	for _, opt := range []string{"--unshare-user", "--unshare-cgroup", "--cap-add", "--die-with-parent", "--dev-bind", "--uid", "--gid"} {
+		if !slices.Contains(bwrap, opt) {
+			t.Errorf("bwrap 0.8.0: %s not found in %q", opt, bwrap)
+		}
+	}
+	if got := parseHelpOptions("--a-b, x--not --c[=<d>] (implies --e)\n--f=<g>|<h>"); !slices.Equal(got, []string{"--a-b", "--c", "--e", "--f"}) {
+		t.Errorf("parseHelpOptions = %q", got)
+	}
+}
 
 func TestParseLaunchers(t *testing.T) {
 	for _, c := range []struct {
@@ -37,11 +85,25 @@ func TestParseLaunchers(t *testing.T) {
 // TestExpresses pins each launcher's documented facts: what it always
 // makes, what it cannot make, and what it refused when tried.
 func TestExpresses(t *testing.T) {
-	root := func(name string) *Launcher { return &Launcher{Name: name, Path: "/bin/" + name} }
-	rootless := func(name string) *Launcher {
-		return &Launcher{Name: name, Path: "/bin/" + name, rootless: true, notUID0: true}
+	help := map[string]string{LauncherUnshare: "unshare-2.38.1", LauncherBwrap: "bwrap-0.8.0"}
+	root := func(name string) *Launcher {
+		l := &Launcher{Name: name, Path: "/bin/" + name}
+		if h, ok := help[name]; ok {
+			withHelp(t, l, h)
+		}
+		return l
 	}
-	uid0InUserNS := func(name string) *Launcher { return &Launcher{Name: name, Path: "/bin/" + name, rootless: true} }
+	oldUnshare := withHelp(t, &Launcher{Name: LauncherUnshare, Path: "/bin/unshare", Version: "unshare from util-linux 2.23.2"}, "unshare-2.23.2")
+	rootless := func(name string) *Launcher {
+		l := root(name)
+		l.rootless, l.notUID0 = true, true
+		return l
+	}
+	uid0InUserNS := func(name string) *Launcher {
+		l := root(name)
+		l.rootless = true
+		return l
+	}
 	runcNoTime := root(LauncherRunc)
 	runcNoTime.refusedKinds = map[Kind]string{Time: `namespace {"time" ""} does not exist`}
 	runcBrokenIPC := root(LauncherRunc)
@@ -73,6 +135,13 @@ func TestExpresses(t *testing.T) {
 		{rootless(LauncherCrun), SetOf(MNT, User, PID), false, "without CAP_SYS_ADMIN"},
 		{&Launcher{Name: LauncherCrun, Refused: "cgroups in hybrid mode not supported"}, SetOf(MNT), false, "hybrid"},
 		{nil, All, true, ""},
+		// util-linux 2.23: no --cgroup, --time or --map-user, and the
+		// caller's id as 0 through --map-root-user.
+		{oldUnshare, SetOf(UTS, IPC, PID, MNT, User, Net), true, ""},
+		{oldUnshare, SetOf(UTS, Cgroup), false, "unshare (unshare from util-linux 2.23.2) has no --cgroup option (its --help does not list it), so it cannot make a cgroup namespace"},
+		{oldUnshare, SetOf(PID, Time), false, "has no --time option"},
+		{&Launcher{Name: LauncherUnshare, Path: "/bin/unshare"}, SetOf(UTS), false, "has no --uts option"},
+		{withHelp(t, &Launcher{Name: LauncherBwrap, Path: "/bin/bwrap"}, "unshare-2.23.2"), SetOf(MNT, UTS), false, "has no --unshare-uts option"},
 	} {
 		ok, reason := c.l.Expresses(Options{Set: c.set})
 		if ok != c.ok || !strings.Contains(reason, c.reason) {
@@ -86,6 +155,29 @@ func TestExpresses(t *testing.T) {
 	ok, reason = root(LauncherUnshare).Expresses(Options{Set: SetOf(Time), Actions: Actions{BoottimeOffset: time.Millisecond}})
 	if ok || !strings.Contains(reason, "whole seconds") {
 		t.Errorf("unshare with a fractional offset: %v %q", ok, reason)
+	}
+	for _, c := range []struct {
+		uid, gid []IDMap
+		ok       bool
+		reason   string
+	}{
+		{nil, nil, true, ""},
+		{RootMap(uint32(os.Geteuid())), RootMap(uint32(os.Getegid())), true, ""},
+		{[]IDMap{{Inside: 7, Outside: uint32(os.Geteuid()), Count: 1}}, nil, false, "--map-root-user maps the caller's own id to 0 only"},
+		{[]IDMap{{0, 100000, 65536}}, nil, false, "--map-root-user maps the caller's own id to 0"},
+	} {
+		ok, reason := oldUnshare.Expresses(Options{Set: SetOf(UTS, User), UIDMap: c.uid, GIDMap: c.gid})
+		if ok != c.ok || !strings.Contains(reason, c.reason) {
+			t.Errorf("unshare 2.23 with maps %v %v: %v %q; want %v with %q", c.uid, c.gid, ok, reason, c.ok, c.reason)
+		}
+	}
+	noOffsets := withHelp(t, &Launcher{Name: LauncherUnshare, Path: "/bin/unshare"}, "unshare-2.38.1")
+	delete(noOffsets.options, "--monotonic")
+	if ok, _ := noOffsets.Expresses(Options{Set: SetOf(Time)}); !ok {
+		t.Error("an unshare without --monotonic cannot make a time namespace without offsets")
+	}
+	if ok, reason := noOffsets.Expresses(Options{Set: SetOf(Time), Actions: Actions{MonotonicOffset: time.Hour}}); ok || !strings.Contains(reason, "has no --monotonic option") {
+		t.Errorf("an unshare without --monotonic with offsets: %v %q", ok, reason)
 	}
 	if pid, ppid, listed := root(LauncherBwrap).ProbePIDInside(); pid != 2 || ppid != 1 || len(listed) != 2 {
 		t.Errorf("bwrap's probe inside: %d %d %v; want 2 1 [1 2]", pid, ppid, listed)
@@ -130,6 +222,7 @@ func TestTrialFailure(t *testing.T) {
 func TestLauncherJSONKeepsTrials(t *testing.T) {
 	l := &Launcher{Name: LauncherRunc, Path: "/bin/runc", Broken: "b",
 		refusedKinds: map[Kind]string{Time: "t"}, brokenKinds: map[Kind]string{IPC: "i"}}
+	l.setOptions([]string{"--kill-child", "--fork"})
 	data, err := json.Marshal(l)
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +231,7 @@ func TestLauncherJSONKeepsTrials(t *testing.T) {
 	if err := json.Unmarshal(data, &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Broken != "b" || got.RefusedKinds()[Time] != "t" || got.BrokenKinds()[IPC] != "i" {
+	if got.Broken != "b" || got.RefusedKinds()[Time] != "t" || got.BrokenKinds()[IPC] != "i" || !got.HasOption("--kill-child") || len(got.Options()) != 2 {
 		t.Errorf("decoded %+v from %s", got, data)
 	}
 }

@@ -1,11 +1,15 @@
 package spawn
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/nsverify/nsverify/probes"
 )
@@ -43,6 +47,7 @@ func (f *Features) WriteTable(w io.Writer, color bool) error {
 		{"propagation of /", describePropagation(f.RootPropagation)},
 		{"seccomp", orUnknown(f.Seccomp)},
 		{"user namespaces", describeSwitches(&f.Machine)},
+		{"inside a new one", describeUserNSCapability(f.UserNS)},
 		{"setns by pidfd", describePidfdJoin(f.Kernel)},
 	}
 	for _, kv := range fields {
@@ -127,6 +132,67 @@ func describeSwitches(m *Machine) string {
 		return "no distribution switch (user_namespace.enable, kernel.unprivileged_userns_clone, kernel.apparmor_restrict_unprivileged_userns) on this kernel"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// userNSTrial is how the preflight's child fared in a new user namespace:
+// whether it was cloned there, and the error of the clone or of its
+// sethostname (nil: it set the hostname).
+type userNSTrial struct {
+	cloned bool
+	err    error
+}
+
+// judgeUserNSCapability makes the UserNSCapability of a trial. A child
+// cloned and refused names the sysctl of Ubuntu's AppArmor restriction
+// either way: as the cause where it is 1, and as ruled out where it is
+// not, so that the reason always says which it was.
+func judgeUserNSCapability(m *Machine, t userNSTrial) UserNSCapability {
+	u := UserNSCapability{Tried: t.cloned, Held: t.cloned && t.err == nil}
+	if t.err == nil {
+		return u
+	}
+	u.Error = t.err.Error()
+	var errno syscall.Errno
+	if errors.As(t.err, &errno) {
+		u.Errno = unix.ErrnoName(errno)
+	}
+	if !t.cloned {
+		return u
+	}
+	what := "a new user namespace holds no capability here: a child in one could not set the hostname of a uts namespace that user namespace owns (" + u.Error + ")"
+	const sysctl = "kernel.apparmor_restrict_unprivileged_userns"
+	switch {
+	case m.AppArmorRestrictUnprivilegedUserns == 1 && !m.adminInInitialUserNS():
+		x := explainAppArmor()
+		u.Reason = fmt.Sprintf("user: %s, since AppArmor makes the user namespaces of unprivileged processes powerless (%s is 1): they are created, and every kind inside them, but no capability counts there; %s", what, sysctl, x.remedy)
+		u.Remedy = x.remedy
+	default:
+		value := "absent"
+		if m.AppArmorRestrictUnprivilegedUserns >= 0 {
+			value = strconv.Itoa(m.AppArmorRestrictUnprivilegedUserns)
+		}
+		by := "a security module"
+		if m.Seccomp == "filter" {
+			by = "a seccomp filter on this process (Seccomp: 2 in /proc/self/status) or a security module"
+		}
+		u.Remedy = "check the kernel's audit log (`dmesg`, `ausearch -m avc`) for the denial, or run as root (sudo)"
+		u.Reason = fmt.Sprintf("user: %s, and not by AppArmor's restriction (%s is %s): %s takes its capabilities; %s", what, sysctl, value, by, u.Remedy)
+	}
+	return u
+}
+
+// describeUserNSCapability says, for the table, whether a new user
+// namespace holds its capabilities.
+func describeUserNSCapability(u UserNSCapability) string {
+	switch {
+	case u.Held:
+		return "holds its capabilities (a child set the hostname of a uts namespace it owns)"
+	case u.Tried:
+		return "holds NO capability: " + strings.TrimPrefix(u.Reason, "user: ")
+	case u.Error != "":
+		return "not tried: no user namespace could be made (" + u.Error + ")"
+	}
+	return "not tried: this kernel has no user or uts namespaces"
 }
 
 func orUnknown(s string) string {

@@ -75,7 +75,8 @@ func runBuiltin(ctx context.Context, opts Options, timeout time.Duration) (*Resu
 // a process its stage forks (a join, or a time namespace with offsets
 // where exec does not enter it), rather than being the observer itself.
 func stagedObserver(ctx context.Context, opts Options) bool {
-	return !opts.Join.empty() || (makerOfTime(ctx, opts) == timeByProbe && !execEntersTimeNS())
+	maker, _ := makerOfTime(ctx, opts)
+	return !opts.Join.empty() || maker == timeByProbeStage
 }
 
 // command builds the exec.Cmd for opts; the context's deadline (or the
@@ -85,18 +86,21 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 		return nil, nil, nil, err
 	}
 	flags := opts.Set.CloneFlags()
-	maker := makerOfTime(ctx, opts)
+	maker, err := makerOfTime(ctx, opts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	if maker != timeByClone {
 		// Offsets need a time namespace no process has entered yet, which
 		// the clone flag does not give: Run (its thread for time before
 		// the clone, its fork before the exec) or the probe makes it.
 		flags &^= Time.CloneFlag()
 	}
-	if maker == timeByProbe {
+	if maker.byProbe() {
 		args = append(args, "-"+probes.FlagTimens,
 			"-"+probes.FlagMonotonicOffset, opts.Actions.MonotonicOffset.String(),
 			"-"+probes.FlagBoottimeOffset, opts.Actions.BoottimeOffset.String())
-		if execEntersTimeNS() && opts.Join.empty() {
+		if maker == timeByProbeExec {
 			// Where exec enters it, the probe unshares it, writes the
 			// offsets and execs itself as the observer: the pid the
 			// caller started is the observer's, in the set's pid

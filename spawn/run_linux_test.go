@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -15,6 +16,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nsverify/nsverify/internal/testbuild"
+	"github.com/nsverify/nsverify/internal/testreq"
+	"github.com/nsverify/nsverify/internal/testseam"
 	"github.com/nsverify/nsverify/probes"
 )
 
@@ -22,16 +25,48 @@ import (
 var probePath string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == limitZeroRole {
+		// Before any test: every one runs at the limit.
+		if err := lowerUserNSLimit(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	var err error
 	if probePath, err = testbuild.Static(context.Background(), testbuild.Probe); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// Every clone of these tests asks the preflight first (runChild,
+	// reexec, startHolder): a set this machine cannot make skips with
+	// its reason and remedy.
+	testreq.UsePreflight(func(flags uintptr) (bool, string) { return Detect(probePath).Supports(setOfFlags(flags)) })
 	code := m.Run()
 	if err := testbuild.Remove(probePath); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
 	os.Exit(code)
+}
+
+// setOfFlags is the set whose clone flags flags holds.
+func setOfFlags(flags uintptr) Set {
+	var set Set
+	for _, k := range kinds {
+		if f := k.CloneFlag(); f != 0 && flags&f == f {
+			set = set.With(k)
+		}
+	}
+	return set
+}
+
+// runChild runs Run for a test, once the preflight says this machine can
+// make opts.Set (testreq.Clone), and skips the test with the preflight's
+// reason otherwise. Every test that starts a child goes through it; only
+// a test that proves a refusal calls Run itself, and says why.
+func runChild(t testing.TB, ctx context.Context, opts Options) (*Result, error) {
+	t.Helper()
+	testreq.Clone(t, opts.Set.CloneFlags())
+	return Run(ctx, opts)
 }
 
 // requireRoot skips a test that creates namespaces other than user outside
@@ -66,7 +101,7 @@ func ownNSID(t testing.TB, name string) probes.NSID {
 }
 
 func TestEmptySetSharesEverythingWithTheHost(t *testing.T) {
-	res, err := Run(t.Context(), Options{Probe: probePath, Set: None})
+	res, err := runChild(t, t.Context(), Options{Probe: probePath, Set: None})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +145,7 @@ func TestEachKindAloneIsolatesThatKindOnly(t *testing.T) {
 	for _, k := range kinds {
 		t.Run(string(k), func(t *testing.T) {
 			requireKind(t, k)
-			res, err := Run(t.Context(), Options{Probe: probePath, Set: SetOf(k)})
+			res, err := runChild(t, t.Context(), Options{Probe: probePath, Set: SetOf(k)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,69 +165,135 @@ func TestEachKindAloneIsolatesThatKindOnly(t *testing.T) {
 	}
 }
 
+// TestTimeOffsetsShiftTheChildsClocks runs a child in a time namespace
+// with offsets made each way spawn has (testseam.TimeNSWays), and the way
+// spawn picks itself, in each set the way can make: every way runs on
+// every kernel that has it, not only the one spawn would pick here, so a
+// fault in any (the probe's stage, which only kernels before 6.2 need,
+// among them) fails here.
 func TestTimeOffsetsShiftTheChildsClocks(t *testing.T) {
-	requireRoot(t)
 	requireKind(t, Time)
 	const mono, boot = 7 * 24 * time.Hour, 9 * 24 * time.Hour
-	sets := []Set{SetOf(Time), SetOf(Time, PID)}
-	if ok, _ := ReadPrivilege().CanCreate(SetOf(User)); ok {
-		sets = append(sets, SetOf(Time, User), SetOf(Time, PID, User))
-	}
-	for _, set := range sets {
-		t.Run(set.String(), func(t *testing.T) {
-			before := clockNow(t, unix.CLOCK_MONOTONIC)
-			opts := Options{Probe: probePath, Set: set, Actions: Actions{MonotonicOffset: mono, BoottimeOffset: boot}}
-			if set.Has(User) {
-				opts.UIDMap, opts.GIDMap = CallerMaps()
+	for _, set := range []Set{SetOf(Time), SetOf(Time, PID), SetOf(Time, User), SetOf(Time, PID, User)} {
+		for _, way := range append([]testseam.TimeNS{testseam.TimeNSAuto}, testseam.TimeNSWays()...) {
+			if (way == testseam.TimeNSThread && set.Has(User)) || (way == testseam.TimeNSFork && !set.Has(User)) {
+				continue // not a way Run has for this set
 			}
-			res, err := Run(t.Context(), opts)
-			if err != nil {
-				t.Fatal(err)
+			name := set.String() + "/" + string(way)
+			if way == testseam.TimeNSAuto {
+				name = set.String() + "/as-run-picks"
 			}
-			r := res.Report
-			if r.Clock == nil {
-				t.Fatalf("no clock in the report; errors: %v", r.Errors)
-			}
-			shift := time.Duration(r.Clock.MonotonicNS - before)
-			if shift < mono || shift > mono+time.Minute {
-				t.Errorf("monotonic clock is shifted by %s, want %s", shift, mono)
-			}
-			if r.NS["time"] == ownNSID(t, "time") {
-				t.Error("the child's time namespace is the host's")
-			}
-			// Whoever made it, the time namespace belongs to the child's
-			// user namespace: the host's without user.
-			if got := r.Owners["time"].Owner; got == nil || got.ID != r.NS["user"] {
-				t.Errorf("the child's time namespace is owned by %+v, want its user namespace %v", got, r.NS["user"])
-			}
-			if set.Has(PID) && r.PID != 1 {
-				t.Errorf("with pid the observer's pid is %d, want 1", r.PID)
-			}
-			switch {
-			case makerOfTime(t.Context(), opts) != timeByProbe:
-				// Run made it, from its thread for time or in its fork:
-				// the probe was started inside, and did nothing to get
-				// there.
-				if r.Launcher != nil || res.HostPID != res.PID || r.Actions["timens"] != "" {
-					t.Errorf("launcher = %+v, host pid %d, started %d, actions %v; want the probe started inside by Run", r.Launcher, res.HostPID, res.PID, r.Actions)
+			t.Run(name, func(t *testing.T) {
+				opts := Options{Probe: probePath, Set: set, Actions: Actions{MonotonicOffset: mono, BoottimeOffset: boot}}
+				if set.Has(User) {
+					opts.UIDMap, opts.GIDMap = CallerMaps()
 				}
-			case execEntersTimeNS():
-				// The probe exec'd itself inside: the observer is the
-				// process this test started.
-				if r.Launcher != nil || res.HostPID != res.PID || r.Actions["timens"] == "" {
-					t.Errorf("launcher = %+v, host pid %d, started %d, actions %v; want the observer exec'd in place, inside", r.Launcher, res.HostPID, res.PID, r.Actions)
+				ctx := testseam.WithTimeNS(t.Context(), way)
+				maker, err := makerOfTime(ctx, opts)
+				if err != nil {
+					// Only the kernel may rule a way out: every pair
+					// tried here is one Run has.
+					if !execEntersTimeNS() {
+						t.Skip(err)
+					}
+					t.Fatal(err)
 				}
-			case r.Launcher == nil || res.HostPID != r.Launcher.ObserverPID || r.Launcher.StageThreads != 1:
-				t.Errorf("launcher = %+v, host pid %d; want the observer's pid from the launcher, and a single-threaded stage", r.Launcher, res.HostPID)
-			}
-			if !set.Has(PID) && r.PID != res.HostPID {
-				t.Errorf("sharing pid, the observer reports pid %d, the host knows it as %d", r.PID, res.HostPID)
-			}
-			if set.Has(PID) && r.NS["pid"] == ownNSID(t, "pid") {
-				t.Error("with pid the observer's pid namespace is the host's")
-			}
-		})
+				if way != testseam.TimeNSAuto && maker.String() != string(way) {
+					t.Fatalf("the test seam asked for %s, and Run would make the namespace by %s", way, maker)
+				}
+				before := clockNow(t, unix.CLOCK_MONOTONIC)
+				res, err := runChild(t, ctx, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkShiftedClocks(t, res, before, mono)
+				checkTimeMadeBy(t, res, maker)
+			})
+		}
 	}
+}
+
+// checkShiftedClocks checks that the child read a monotonic clock shifted
+// by mono from the host's read before it, was in a time namespace of its
+// own, owned by its user namespace (the host's without user), and, with
+// pid, pid 1 of a pid namespace of its own.
+func checkShiftedClocks(t *testing.T, res *Result, before int64, mono time.Duration) {
+	t.Helper()
+	r := res.Report
+	if r.Clock == nil {
+		t.Fatalf("no clock in the report; errors: %v", r.Errors)
+	}
+	shift := time.Duration(r.Clock.MonotonicNS - before)
+	if shift < mono || shift > mono+time.Minute {
+		t.Errorf("monotonic clock is shifted by %s, want %s", shift, mono)
+	}
+	if r.NS["time"] == ownNSID(t, "time") {
+		t.Error("the child's time namespace is the host's")
+	}
+	// Whoever made it, the time namespace belongs to the child's user
+	// namespace: the host's without user.
+	if got := r.Owners["time"].Owner; got == nil || got.ID != r.NS["user"] {
+		t.Errorf("the child's time namespace is owned by %+v, want its user namespace %v", got, r.NS["user"])
+	}
+	if res.Set.Has(PID) && r.PID != 1 {
+		t.Errorf("with pid the observer's pid is %d, want 1", r.PID)
+	}
+	if !res.Set.Has(PID) && r.PID != res.HostPID {
+		t.Errorf("sharing pid, the observer reports pid %d, the host knows it as %d", r.PID, res.HostPID)
+	}
+	if res.Set.Has(PID) && r.NS["pid"] == ownNSID(t, "pid") {
+		t.Error("with pid the observer's pid namespace is the host's")
+	}
+}
+
+// checkTimeMadeBy checks the evidence of who made the child's time
+// namespace, none of it spawn's own word: the probe's report of how it got
+// inside, the stage it reports, and which thread of this process has the
+// namespace for its children.
+func checkTimeMadeBy(t *testing.T, res *Result, maker timeMaker) {
+	t.Helper()
+	r := res.Report
+	heldBy := threadsWithTimeForChildren(t, r.NS["time"])
+	switch maker {
+	case timeByThread, timeByFork:
+		// Run made it: the probe was started inside, and did nothing to
+		// get there.
+		if r.Launcher != nil || res.HostPID != res.PID || r.Actions["timens"] != "" {
+			t.Errorf("launcher = %+v, host pid %d, started %d, actions %v; want the probe started inside by Run", r.Launcher, res.HostPID, res.PID, r.Actions)
+		}
+		// Run's thread for time keeps the namespace for its children
+		// until it makes the next; the forked child made its own.
+		if want := maker == timeByThread; (len(heldBy) == 1) != want {
+			t.Errorf("made by %s, the threads of this process with the child's time namespace for their children are %v", maker, heldBy)
+		}
+	case timeByProbeExec:
+		if r.Launcher != nil || res.HostPID != res.PID || !strings.Contains(r.Actions["timens"], "exec") || len(heldBy) != 0 {
+			t.Errorf("launcher = %+v, host pid %d, started %d, actions %v, threads of this process holding it %v; want the observer exec'd in place, inside", r.Launcher, res.HostPID, res.PID, r.Actions, heldBy)
+		}
+	case timeByProbeStage:
+		if r.Launcher == nil || res.HostPID != r.Launcher.ObserverPID || r.Launcher.StageThreads != 1 || !strings.Contains(r.Actions["timens"], "stage") || len(heldBy) != 0 {
+			t.Errorf("launcher = %+v, host pid %d, actions %v, threads of this process holding it %v; want the observer's pid from the launcher, and a single-threaded stage", r.Launcher, res.HostPID, r.Actions, heldBy)
+		}
+	default:
+		t.Errorf("a time namespace with offsets made by %s", maker)
+	}
+}
+
+// threadsWithTimeForChildren lists the threads of this process whose time
+// namespace for children is id.
+func threadsWithTimeForChildren(t *testing.T, id probes.NSID) []string {
+	t.Helper()
+	tasks, err := filepath.Glob("/proc/self/task/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []string
+	for _, task := range tasks {
+		if got, err := probes.StatNSID(task + "/ns/time_for_children"); err == nil && got == id {
+			held = append(held, filepath.Base(task))
+		}
+	}
+	return held
 }
 
 func clockNow(t testing.TB, id int32) int64 {
@@ -214,7 +315,7 @@ func TestAProbeThatHangsIsKilledAtTheDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	// That Run returns at all is bounded by the test's own timeout.
-	_, err = Run(t.Context(), Options{Probe: hang, Timeout: 300 * time.Millisecond})
+	_, err = runChild(t, t.Context(), Options{Probe: hang, Timeout: 300 * time.Millisecond})
 	if err == nil {
 		t.Fatal("a probe that hangs was not reported")
 	}
@@ -228,7 +329,7 @@ func TestAProbeThatHangsIsKilledAtTheDeadline(t *testing.T) {
 }
 
 func TestCloneErrorsKeepTheErrno(t *testing.T) {
-	_, err := Run(t.Context(), Options{Probe: "/nonexistent/nsprobe", Set: None})
+	_, err := runChild(t, t.Context(), Options{Probe: "/nonexistent/nsprobe", Set: None})
 	if !errors.Is(err, syscall.ENOENT) {
 		t.Errorf("error %v does not wrap ENOENT", err)
 	}
@@ -242,9 +343,9 @@ var benchSets = []Set{None, SetOf(UTS, IPC, PID, MNT, User, Net)}
 // clone flags through a plain exec.Cmd with its output discarded. Their
 // ratio is Run's own overhead.
 func BenchmarkRun(b *testing.B) {
-	requireRoot(b)
 	for _, set := range benchSets {
 		b.Run(set.String(), func(b *testing.B) {
+			testreq.Clone(b, set.CloneFlags())
 			for b.Loop() {
 				if _, err := Run(context.Background(), Options{Probe: probePath, Set: set}); err != nil {
 					b.Fatal(err)
@@ -255,9 +356,11 @@ func BenchmarkRun(b *testing.B) {
 }
 
 func BenchmarkExec(b *testing.B) {
+	// The maps below are root's: 0 → 0.
 	requireRoot(b)
 	for _, set := range benchSets {
 		b.Run(set.String(), func(b *testing.B) {
+			testreq.Clone(b, set.CloneFlags())
 			for b.Loop() {
 				cmd := exec.Command(probePath)
 				cmd.Stdout, cmd.Stderr = io.Discard, io.Discard

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -27,9 +28,24 @@ const (
 	// timeByFork: the child Run forks itself, between its clone and its
 	// exec (see forkAndWait).
 	timeByFork
-	// timeByProbe: the probe, by exec in place or from a stage.
-	timeByProbe
+	// timeByProbeExec: the probe unshares it, writes the offsets and
+	// execs itself inside (-timens-exec): the observer is the process Run
+	// started.
+	timeByProbeExec
+	// timeByProbeStage: a single-threaded stage of the probe unshares it,
+	// writes the offsets and forks the observer inside.
+	timeByProbeStage
 )
+
+// String names the maker as the test seam does.
+func (m timeMaker) String() string {
+	return map[timeMaker]string{timeByClone: "clone", timeByThread: string(testseam.TimeNSThread), timeByFork: string(testseam.TimeNSFork),
+		timeByProbeExec: string(testseam.TimeNSExec), timeByProbeStage: string(testseam.TimeNSStage)}[m]
+}
+
+// byProbe says the probe makes the time namespace, in place or from its
+// stage.
+func (m timeMaker) byProbe() bool { return m == timeByProbeExec || m == timeByProbeStage }
 
 // makerOfTime says who makes the time namespace of the child opts
 // describe. Offsets can only be written to a time namespace no process has
@@ -39,29 +55,73 @@ const (
 // a thread of its own, which is the host's user namespace's as the
 // namespace must be; with user in the child it forks, once the child's
 // user namespace exists, so that the new namespace belongs to it, as a
-// clone flag would have made it. Elsewhere, with a join (which the probe's
-// stage makes first), or, with user, a cgroup to start in or a test's way
-// of making a user namespace, the probe makes it.
-func makerOfTime(ctx context.Context, o Options) timeMaker {
-	switch {
-	case !o.timeWithOffsets():
-		return timeByClone
-	case !execEntersTimeNS() || !o.Join.empty():
-		return timeByProbe
-	case !o.Set.Has(User):
-		return timeByThread
-	case o.CgroupDir == "" && testseam.UserNSFrom(ctx) == (testseam.UserNS{}):
-		return timeByFork
+// clone flag would have made it. With user and a cgroup to start in, or a
+// test's way of making a user namespace, the probe makes it and execs
+// itself inside. Elsewhere, and with a join (which the stage makes
+// first), the probe's stage makes it.
+//
+// A test may force one of these ways (testseam.WithTimeNS), so that every
+// way runs on a kernel that would take only some; a way that cannot make
+// the set asked for on this kernel is an error.
+func makerOfTime(ctx context.Context, o Options) (timeMaker, error) {
+	if !o.timeWithOffsets() {
+		return timeByClone, nil
 	}
-	return timeByProbe
+	if w := testseam.TimeNSFrom(ctx); w != testseam.TimeNSAuto {
+		return forcedMakerOfTime(ctx, o, w)
+	}
+	switch {
+	case !execEntersTimeNS() || !o.Join.empty():
+		return timeByProbeStage, nil
+	case !o.Set.Has(User):
+		return timeByThread, nil
+	case o.CgroupDir == "" && testseam.UserNSFrom(ctx) == (testseam.UserNS{}):
+		return timeByFork, nil
+	}
+	return timeByProbeExec, nil
+}
+
+// forcedMakerOfTime is the maker a test asked for, where it can make the
+// child opts describe on this kernel.
+func forcedMakerOfTime(ctx context.Context, o Options, w testseam.TimeNS) (timeMaker, error) {
+	refuse := func(why string) (timeMaker, error) {
+		return timeByClone, fmt.Errorf("make time namespace by %s, as the test seam asks: %s", w, why)
+	}
+	if !slices.Contains(testseam.TimeNSWays(), w) {
+		return refuse("unknown way; use one of testseam.TimeNSWays")
+	}
+	if w != testseam.TimeNSStage && !execEntersTimeNS() {
+		return refuse("that way needs Linux " + timeNSOnExecSince + " or later, where exec enters a time namespace; only the probe's stage works on this kernel")
+	}
+	if w != testseam.TimeNSStage && !o.Join.empty() {
+		return refuse("a join is made by the probe's stage, which makes the time namespace too")
+	}
+	switch w {
+	case testseam.TimeNSThread:
+		if o.Set.Has(User) {
+			return refuse("Run's thread for time makes a namespace its own user namespace owns, not the child's new one; use fork")
+		}
+		return timeByThread, nil
+	case testseam.TimeNSFork:
+		if !o.Set.Has(User) || o.CgroupDir != "" || testseam.UserNSFrom(ctx) != (testseam.UserNS{}) {
+			return refuse("Run forks a child for time only with user, without a cgroup to start in and with the maps it writes itself")
+		}
+		return timeByFork, nil
+	case testseam.TimeNSExec:
+		return timeByProbeExec, nil
+	}
+	return timeByProbeStage, nil
 }
 
 // startAndWait starts cmd and waits for it, from Run's thread for time or
 // by a fork of Run's own where it makes the child's time namespace.
 // started is called once the child exists, before the wait.
 func startAndWait(ctx context.Context, cmd *exec.Cmd, opts Options, started func()) (pid int, waitErr, startErr error) {
-	var err error
-	switch makerOfTime(ctx, opts) {
+	maker, err := makerOfTime(ctx, opts)
+	if err != nil {
+		return 0, nil, err
+	}
+	switch maker {
 	case timeByFork:
 		return forkAndWait(ctx, cmd, opts, started)
 	case timeByThread:

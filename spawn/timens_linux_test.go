@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsverify/nsverify/internal/testseam"
 	"github.com/nsverify/nsverify/probes"
 )
 
@@ -18,24 +19,23 @@ import (
 // thread for time) has another for its children, and a child started
 // without time is in the caller's.
 func TestMakingTimeLeavesTheCallerInItsTimeNamespace(t *testing.T) {
-	requireRoot(t)
 	requireKind(t, Time)
 	own := ownNSID(t, "time")
-	sets := []Set{SetOf(Time), SetOf(Time, Net)}
-	if ok, _ := ReadPrivilege().CanCreate(SetOf(User)); ok {
-		sets = append(sets, SetOf(Time, User))
-	}
-	for _, set := range sets {
+	for _, set := range []Set{SetOf(Time), SetOf(Time, Net), SetOf(Time, User)} {
 		opts := Options{Probe: probePath, Set: set, Actions: Actions{MonotonicOffset: time.Hour}}
-		if makerOfTime(t.Context(), opts) == timeByProbe {
+		if maker, _ := makerOfTime(t.Context(), opts); maker.byProbe() {
 			t.Skipf("on this kernel (before %s) the probe makes the time namespace, not Run", timeNSOnExecSince)
 		}
 		if set.Has(User) {
 			opts.UIDMap, opts.GIDMap = CallerMaps()
 		}
-		if _, err := Run(t.Context(), opts); err != nil {
-			t.Fatal(err)
-		}
+		// A set this machine cannot make skips alone; the others still
+		// leave the caller to be looked at below.
+		t.Run(set.String(), func(t *testing.T) {
+			if _, err := runChild(t, t.Context(), opts); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 	tasks, err := filepath.Glob("/proc/self/task/*")
 	if err != nil {
@@ -60,7 +60,7 @@ func TestMakingTimeLeavesTheCallerInItsTimeNamespace(t *testing.T) {
 	if len(forChildren) > 1 {
 		t.Errorf("threads %v of the caller have another time namespace for their children; only Run's thread for time may", forChildren)
 	}
-	res, err := Run(t.Context(), Options{Probe: probePath, Set: SetOf(Net)})
+	res, err := runChild(t, t.Context(), Options{Probe: probePath, Set: SetOf(Net)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,17 +69,48 @@ func TestMakingTimeLeavesTheCallerInItsTimeNamespace(t *testing.T) {
 	}
 }
 
+// A way of making a time namespace that cannot make the set asked for is
+// refused before anything is cloned, saying why: the test seam forces only
+// what Run itself might do.
+func TestATimeWayThatCannotMakeTheSetIsRefused(t *testing.T) {
+	opts := Options{Probe: "/nonexistent/nsprobe", Set: SetOf(Time, User), Actions: Actions{MonotonicOffset: time.Hour}}
+	for _, c := range []struct {
+		way  testseam.TimeNS
+		opts Options
+		want string
+	}{
+		{testseam.TimeNSThread, opts, "not the child's new one; use fork"},
+		{testseam.TimeNSFork, Options{Probe: opts.Probe, Set: SetOf(Time), Actions: opts.Actions}, "only with user"},
+		{"sideways", opts, "unknown way"},
+	} {
+		_, err := Run(testseam.WithTimeNS(t.Context(), c.way), c.opts)
+		if !execEntersTimeNS() {
+			c.want = "needs Linux " + timeNSOnExecSince
+		}
+		if c.way == "sideways" {
+			c.want = "unknown way"
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Op != "prepare probe" || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("time made by %s in %s: %v, want a refusal before the clone saying %q", c.way, c.opts.Set, err, c.want)
+		}
+	}
+	// Without offsets no way is needed, and none is refused.
+	if m, err := makerOfTime(testseam.WithTimeNS(t.Context(), testseam.TimeNSThread), Options{Set: SetOf(Time, User)}); err != nil || m != timeByClone {
+		t.Errorf("time without offsets: %s, %v; want the clone flag", m, err)
+	}
+}
+
 // A step of the child Run forks that fails is named, with its errno,
 // before anything is exec'd: here the probe's path, which does not exist.
 func TestAForkedChildNamesTheStepThatFailed(t *testing.T) {
-	requireRoot(t)
 	requireKind(t, Time)
 	opts := Options{Probe: filepath.Join(t.TempDir(), "no-probe"), Set: SetOf(Time, User), Actions: Actions{MonotonicOffset: time.Hour}}
 	opts.UIDMap, opts.GIDMap = CallerMaps()
-	if makerOfTime(t.Context(), opts) != timeByFork {
+	if maker, _ := makerOfTime(t.Context(), opts); maker != timeByFork {
 		t.Skipf("on this kernel (before %s) the probe makes the time namespace, not Run", timeNSOnExecSince)
 	}
-	_, err := Run(t.Context(), opts)
+	_, err := runChild(t, t.Context(), opts)
 	var e *Error
 	if !errors.As(err, &e) || e.Op != "clone probe" || !errors.Is(err, syscall.ENOENT) || !strings.Contains(err.Error(), "exec the probe") {
 		t.Fatalf("Run with a missing probe = %v, want a clone error naming the exec and ENOENT", err)
