@@ -19,6 +19,7 @@ const (
 	FlagTimensExec      = "timens-exec"
 	FlagNewPID          = "newpid"
 	FlagHelloFD         = "hello-fd"
+	FlagHelloPath       = "hello-path"
 	FlagJoin            = "join"
 	FlagJoinPidfd       = "join-pidfd"
 

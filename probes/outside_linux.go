@@ -2,10 +2,12 @@ package probes
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
+	"syscall"
 )
 
 // nsFiles are the entries of /proc/PID/ns the host reads, where the kernel
@@ -71,6 +73,15 @@ func ReadOutside(pid int, withOwners bool) *Outside {
 		if o.Caps, err = ParseStatus(bytes.NewReader(status)); err != nil {
 			o.fail("status", err)
 		}
+	}
+	// The label, as the probe reads its own; no LSM, or one that gives no
+	// label, is an empty label and no error.
+	if o.Caps != nil {
+		label, err := readParsed(dir+"attr/current", ParseLSMLabel)
+		if err != nil && !os.IsNotExist(err) && !errors.Is(err, syscall.EINVAL) {
+			o.fail("lsm", err)
+		}
+		o.Caps.LSM = label
 	}
 	var err error
 	if o.UIDMap, err = readParsed(dir+"uid_map", ParseIDMap); err != nil {

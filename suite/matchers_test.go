@@ -12,6 +12,7 @@ import (
 
 	"github.com/nsverify/nsverify/probes"
 	"github.com/nsverify/nsverify/spawn"
+	"github.com/nsverify/nsverify/verify"
 )
 
 // BeIsolatedFrom succeeds when the child's namespace of kind differs, by
@@ -100,21 +101,8 @@ func identities(actual any, h *Host, kind spawn.Kind) (got, want probes.NSID, er
 }
 
 // hostReading returns the host's reading of the child's namespace of kind,
-// and fails when the probe's own reading differs from it or is missing.
+// and fails when the probe's own reading differs from it or is missing:
+// the oracle nsverify check uses too (verify.Identity).
 func hostReading(res *spawn.Result, kind spawn.Kind) (probes.NSID, error) {
-	if res.Outside == nil {
-		return probes.NSID{}, fmt.Errorf("%s: the host did not read the child: it never said hello", kind)
-	}
-	read, ok := res.Outside.NS[string(kind)]
-	if !ok {
-		return probes.NSID{}, fmt.Errorf("%s: the host could not read /proc/%d/ns/%s; errors: %v", kind, res.HostPID, kind, res.Outside.Errors)
-	}
-	said, ok := res.Report.NS[string(kind)]
-	if !ok {
-		return read, fmt.Errorf("%s: the probe reports no %s namespace, the host reads %s; probe errors: %v", kind, kind, read, res.Report.Errors)
-	}
-	if said != read {
-		return read, fmt.Errorf("%s: the probe reports %s, the host reads %s", kind, said, read)
-	}
-	return read, nil
+	return verify.Identity(string(kind), res.Outside, res.Report)
 }

@@ -1,9 +1,14 @@
 package nsprobe
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsverify/nsverify/probes"
 )
 
 // sayHello sends one byte on the unix socket fd and waits for the caller's
@@ -29,4 +34,42 @@ func sayHello(fd int) error {
 		return fmt.Errorf("wait for the caller's answer on descriptor %d: the caller closed it", fd)
 	}
 	return nil
+}
+
+// runHelloPath is a run whose hello and report go through the host's unix
+// socket at cfg.helloPath. The host learns the probe's pid from the kernel
+// (SO_PEERCRED, taken when the probe connects), reads it from outside while
+// it waits for the answer, then reads the report from the same connection.
+// Nothing is printed on stdout: a sandbox may pass it anywhere, or nowhere.
+func runHelloPath(cfg *config, stderr io.Writer) int {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		fmt.Fprintf(stderr, "nsprobe: make a socket for the host's hello: %v\n", err)
+		return 1
+	}
+	conn := os.NewFile(uintptr(fd), "hello")
+	defer conn.Close()
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: cfg.helloPath}); err != nil {
+		fmt.Fprintf(stderr, "nsprobe: connect to the host's hello socket %s: %v; bind it into the sandbox at that same path\n", cfg.helloPath, err)
+		return 1
+	}
+	r := &probes.Report{Schema: probes.Schema, NS: map[string]probes.NSID{}}
+	if _, err := conn.Write([]byte{'h'}); err != nil {
+		fmt.Fprintf(stderr, "nsprobe: say hello on %s: %v\n", cfg.helloPath, err)
+		return 1
+	}
+	var answer [1]byte
+	if n, err := conn.Read(answer[:]); n == 0 {
+		fmt.Fprintf(stderr, "nsprobe: wait for the host's answer on %s: %v\n", cfg.helloPath, err)
+		return 1
+	}
+	act(cfg, r)
+	actConfine(&cfg.confine, r)
+	tryCanaries(cfg.canaries, r)
+	observe(cfg.subcommand, r)
+	if err := json.NewEncoder(conn).Encode(r); err != nil {
+		fmt.Fprintf(stderr, "nsprobe: send the report on %s: %v\n", cfg.helloPath, err)
+		return 1
+	}
+	return 0
 }

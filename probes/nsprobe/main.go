@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nsverify/nsverify/probes"
 )
 
@@ -61,6 +63,12 @@ type config struct {
 	// the flag on, and says nothing on it.
 	helloFD int
 
+	// helloPath, when not empty, is a unix socket the host listens on
+	// (-hello-path), for sandboxes that pass no descriptor but can bind a
+	// path in: the probe connects, says hello, waits for the answer, and
+	// sends its report there instead of on stdout.
+	helloPath string
+
 	// canaries are the host's canaries to try to reach (-canaries), nil
 	// when none were planted.
 	canaries *probes.Canaries
@@ -90,6 +98,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.timensFrom != nil {
 		return observeAfterExec(cfg, stdout, stderr)
+	}
+	if cfg.helloPath != "" {
+		return runHelloPath(cfg, stderr)
 	}
 	return emit(stdout, stderr, run(cfg))
 }
@@ -158,6 +169,13 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 		cfg.helloFD = fd
 		return nil
 	})
+	fs.Func(probes.FlagHelloPath, "connect to the unix socket at `PATH`, say hello and wait for the host's answer before acting, then send the report there instead of on stdout", func(v string) error {
+		if len(v) >= len(unix.RawSockaddrUnix{}.Path) {
+			return fmt.Errorf("%d bytes; a unix socket path takes at most %d, so bind the socket at a shorter path", len(v), len(unix.RawSockaddrUnix{}.Path)-1)
+		}
+		cfg.helloPath = v
+		return nil
+	})
 	fs.Func(probes.FlagCanaries, "try to reach the canaries the host planted, `token=T,NAME=WHERE,...`, leaving the token where it gets in", func(v string) error {
 		c, err := probes.ParseCanaries(v)
 		if err != nil {
@@ -196,6 +214,9 @@ func parseArgs(args []string) (*config, error) {
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if cfg.helloPath != "" && (cfg.helloFD > 0 || cfg.timens || cfg.joining() || cfg.timensFrom != nil) {
+		return nil, errors.New("-hello-path cannot be combined with -hello-fd, -timens or a join: it is for a probe a sandbox starts as it is; leave it out")
+	}
 	if cfg.timens && cfg.confine.any() {
 		return nil, errors.New("confinement actions cannot be combined with -timens; run them in a child without time offsets")
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,7 +78,7 @@ func Plant(opts Options) (*Planted, error) {
 	}
 	p.mqueue, p.spec.Mqueue = name, name
 	if opts.Probe != "" {
-		if err := p.startProcess(opts.Probe); err != nil {
+		if err := p.startProcess(opts.Probe, opts.ProbeLead); err != nil {
 			p.Remove()
 			return nil, err
 		}
@@ -224,8 +225,8 @@ func (p *Planted) Remove() {
 
 // startProcess starts the probe as the host's process canary, and waits
 // until it says its pid.
-func (p *Planted) startProcess(probe string) error {
-	cmd := exec.Command(probe, "-"+probes.FlagDescendant)
+func (p *Planted) startProcess(probe string, lead []string) error {
+	cmd := exec.Command(probe, append(slices.Clone(lead), "-"+probes.FlagDescendant)...)
 	cmd.Env = []string{}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	out, err := cmd.StdoutPipe()

@@ -1,0 +1,155 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/nsverify/nsverify/probes"
+	"github.com/nsverify/nsverify/spawn"
+	"github.com/nsverify/nsverify/suite/canary"
+)
+
+// Options says what to check and how.
+type Options struct {
+	// Command is the user's command line, placeholders included.
+	Command []string
+	// Expect is what the user expects; nil judges only what can escape:
+	// a canary reached across a kind the host reads as isolated, and a
+	// probe that disagrees with the host.
+	Expect *Expectation
+	// Probe is the binary that is the probe, and ProbeLead the words
+	// before its own flags (["probe"] for nsverify).
+	Probe     string
+	ProbeLead []string
+	// Timeout bounds the whole run; the command's process group is
+	// killed when it passes. Linger is how long a hello may still come
+	// once the command has exited (a sandbox that starts the probe
+	// detached, as systemd-run does without --wait).
+	Timeout, Linger time.Duration
+	// NoCanaries leaves the canaries out.
+	NoCanaries bool
+}
+
+// maxOutput bounds what is kept of the command's stdout and stderr.
+const maxOutput = 64 << 10
+
+// Run runs the command and judges the sandbox its probe ran in. An error
+// means nothing could be judged (exit code 2): the command did not start,
+// or the probe never said hello, with what the command printed.
+func Run(ctx context.Context, opts Options) (*Outcome, error) {
+	if err := ValidateCommand(opts.Command); err != nil {
+		return nil, err
+	}
+	// The host's own reading comes first: the namespaces every kind is
+	// compared with.
+	withOwners := spawn.HasNSIoctls()
+	self := probes.ReadOutside(os.Getpid(), withOwners)
+	if len(self.NS) == 0 {
+		return nil, fmt.Errorf("read this process's own namespaces: %v; nsverify needs /proc mounted", self.Errors)
+	}
+
+	dir, err := os.MkdirTemp("", "nsverify-check-")
+	if err != nil {
+		return nil, fmt.Errorf("make a directory for the hello socket: %w", err)
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	// Any uid the sandbox runs the probe as must reach the socket.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("open the hello socket's directory: %w", err)
+	}
+	hello, err := listenHello(filepath.Join(dir, "hello"))
+	if err != nil {
+		return nil, err
+	}
+	defer hello.stop()
+
+	out := &Outcome{Command: opts.Command, Expect: opts.Expect, Self: self}
+	args := append(append([]string{}, opts.ProbeLead...), "-"+probes.FlagHelloPath, hello.path)
+	held := func(int) {}
+	var planted *canary.Planted
+	if !opts.NoCanaries {
+		mount, noMount := spawn.ReadPrivilege().NeedOver(spawn.MNT, spawn.CapSysAdmin, "mount the mount canary in it")
+		planted, err = canary.Plant(canary.Options{Probe: opts.Probe, ProbeLead: opts.ProbeLead, Mount: mount, NoMount: noMount})
+		if err != nil {
+			return nil, fmt.Errorf("plant the canaries: %w", err)
+		}
+		defer planted.Remove()
+		args = append(args, planted.Args()...)
+		held = planted.WhileHeld
+	}
+	out.Argv = Expand(opts.Command, opts.Probe, args, hello.path)
+
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	cmd := exec.CommandContext(ctx, out.Argv[0], out.Argv[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	stdout, stderr := &capped{max: maxOutput}, &capped{max: maxOutput}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the command: %w", err)
+	}
+	hello.serve(held, deadline, withOwners)
+	waitErr := cmd.Wait()
+	out.Duration = time.Since(start)
+	out.Stdout, out.Stderr = stdout.String(), stderr.String()
+	out.ExitStatus = cmd.ProcessState.ExitCode()
+
+	var h heard
+	linger := time.NewTimer(opts.Linger)
+	defer linger.Stop()
+	select {
+	case h = <-hello.done:
+	case <-linger.C:
+		hello.stop()
+		h = <-hello.done
+	case <-ctx.Done():
+		hello.stop()
+		h = <-hello.done
+	}
+	if ctx.Err() != nil && !h.hello {
+		return out, fmt.Errorf("the command ran past --timeout %s and its probe never said hello; its process group was killed", opts.Timeout)
+	}
+	if !h.hello {
+		why := "the command exited"
+		if waitErr != nil {
+			why += " (" + waitErr.Error() + ")"
+		}
+		return out, fmt.Errorf("%s and its probe never said hello within --linger %s: the sandbox never ran {probe} {args}, or could not reach %s (bind it into the sandbox at that same path)", why, opts.Linger, hello.path)
+	}
+	out.HostPID, out.ProbeUID, out.Outside, out.Report = h.pid, int(h.uid), h.outside, h.report
+	if h.err != nil {
+		out.Problems = append(out.Problems, h.err.Error())
+	}
+	if planted != nil {
+		out.Canaries = planted.Results(h.report)
+	}
+	judge(out)
+	return out, nil
+}
+
+// capped keeps the first max bytes written to it.
+type capped struct {
+	bytes.Buffer
+	max int
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := c.max - c.Len(); room > 0 {
+		if len(p) > room {
+			c.Buffer.Write(p[:room])
+		} else {
+			c.Buffer.Write(p)
+		}
+	}
+	return len(p), nil
+}
