@@ -15,27 +15,6 @@ import (
 	"github.com/nsverify/nsverify/suite/canary"
 )
 
-// Options says what to check and how.
-type Options struct {
-	// Command is the user's command line, placeholders included.
-	Command []string
-	// Expect is what the user expects; nil judges only what can escape:
-	// a canary reached across a kind the host reads as isolated, and a
-	// probe that disagrees with the host.
-	Expect *Expectation
-	// Probe is the binary that is the probe, and ProbeLead the words
-	// before its own flags (["probe"] for nsverify).
-	Probe     string
-	ProbeLead []string
-	// Timeout bounds the whole run; the command's process group is
-	// killed when it passes. Linger is how long a hello may still come
-	// once the command has exited (a sandbox that starts the probe
-	// detached, as systemd-run does without --wait).
-	Timeout, Linger time.Duration
-	// NoCanaries leaves the canaries out.
-	NoCanaries bool
-}
-
 // maxOutput bounds what is kept of the command's stdout and stderr.
 const maxOutput = 64 << 10
 
@@ -43,8 +22,13 @@ const maxOutput = 64 << 10
 // means nothing could be judged (exit code 2): the command did not start,
 // or the probe never said hello, with what the command printed.
 func Run(ctx context.Context, opts Options) (*Outcome, error) {
-	if err := ValidateCommand(opts.Command); err != nil {
+	if err := ValidateCommand(opts.Command, opts.OCIConfig != nil); err != nil {
 		return nil, err
+	}
+	if opts.OCIConfig != nil {
+		if err := ValidateOCIConfig(opts.OCIConfig); err != nil {
+			return nil, err
+		}
 	}
 	// The host's own reading comes first: the namespaces every kind is
 	// compared with.
@@ -83,7 +67,21 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 		args = append(args, planted.Args()...)
 		held = planted.WhileHeld
 	}
-	out.Argv = Expand(opts.Command, opts.Probe, args, hello.path)
+	bundle := ""
+	if opts.OCIConfig != nil {
+		bundle = filepath.Join(dir, "bundle")
+		config, err := ExpandOCIConfig(opts.OCIConfig, opts.OCIConfigDir, opts.Probe, args, hello.path)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.Mkdir(bundle, 0o755); err != nil {
+			return nil, fmt.Errorf("make the bundle: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(bundle, "config.json"), config, 0o644); err != nil {
+			return nil, fmt.Errorf("write the bundle's config: %w", err)
+		}
+	}
+	out.Argv = Expand(opts.Command, opts.Probe, args, hello.path, bundle)
 
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
