@@ -33,6 +33,8 @@ type Outcome struct {
 	// Checks are the verdicts on caps, seccomp and no_new_privs the
 	// expectation asked for.
 	Checks []Finding `json:"checks,omitempty"`
+	// Notes say what stands beside the verdicts of several kinds.
+	Notes []string `json:"notes,omitempty"`
 	// Unread says what could not be read or planted, and why.
 	Unread []string `json:"unread,omitempty"`
 	// Problems are failures of the run itself after the hello.
@@ -91,6 +93,9 @@ const (
 func judge(out *Outcome) {
 	isolated := map[string]bool{}
 	read := 0
+	// The probe's silence is said once, with the kinds it concerns.
+	var silentKinds []string
+	var silentWhy string
 	for _, k := range spawn.All.Kinds() {
 		kind := string(k)
 		v := KindVerdict{Kind: kind}
@@ -135,7 +140,8 @@ func judge(out *Outcome) {
 			v.Failures = append(v.Failures, err.Error())
 		case silent != "":
 			v.Probe = "no reading"
-			v.Notes = append(v.Notes, silent)
+			silentKinds = append(silentKinds, kind)
+			silentWhy = silent
 		}
 		if v.Expected != "" && (v.Expected == Isolated) != own {
 			v.Failures = append(v.Failures, expectationFailure(kind, v.Expected, got, self, out.Canaries))
@@ -178,6 +184,9 @@ func judge(out *Outcome) {
 		default:
 			v.Verdict = Shared
 		}
+	}
+	if len(silentKinds) > 0 {
+		out.Notes = append(out.Notes, fmt.Sprintf("the probe has no reading of its own %s namespaces to compare with the host's, which decides (e.g. %s)", strings.Join(silentKinds, ", "), silentWhy))
 	}
 	out.Checks = checkRoot(out.Expect, out.Outside)
 	out.Unread = unread(out)
@@ -316,6 +325,8 @@ func sumUp(out *Outcome, read int) (int, string) {
 		return exitcode.Differs, "differs: " + strings.Join(differ, ", ")
 	case read == 0:
 		return exitcode.NothingVerified, "nothing verified: the host could read none of the probe's namespaces"
+	case len(out.Problems) > 0:
+		return exitcode.CouldNotVerify, "could not verify: " + strings.Join(out.Problems, "; ")
 	}
 	var unverified []string
 	for _, v := range out.Kinds {

@@ -215,10 +215,13 @@ func failures(out *Outcome) []string {
 }
 
 func notes(out *Outcome) []string {
-	var s []string
+	s := append([]string{}, out.Notes...)
 	for _, v := range out.Kinds {
 		for _, n := range v.Notes {
-			s = append(s, v.Kind+": "+n)
+			if !strings.HasPrefix(n, v.Kind+":") {
+				n = v.Kind + ": " + n
+			}
+			s = append(s, n)
 		}
 	}
 	return s

@@ -128,7 +128,12 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	if h.err != nil {
 		out.Problems = append(out.Problems, h.err.Error())
 	}
-	if planted != nil {
+	switch {
+	case h.report == nil:
+		// Without the probe's account, a canary the host saw no visit to
+		// may still have been reached: none is judged.
+		out.Problems = append(out.Problems, "the probe sent no report: the canaries are not judged, and its own readings are not compared")
+	case planted != nil:
 		out.Canaries = planted.Results(h.report)
 	}
 	judge(out)

@@ -46,9 +46,10 @@ func Mqueues() ([]string, error) {
 }
 
 // MqOpen creates the POSIX queue name (without the leading slash, as the
-// system call takes it), failing if it exists, and closes it: the queue
-// stays until MqUnlink or until its ipc namespace dies.
-func MqOpen(name string) error {
+// system call takes it) with permissions perm, whatever the umask, failing
+// if it exists, and closes it: the queue stays until MqUnlink or until its
+// ipc namespace dies.
+func MqOpen(name string, perm uint32) error {
 	p, err := syscall.BytePtrFromString(name)
 	if err != nil {
 		return fmt.Errorf("create POSIX queue %q: %w", name, err)
@@ -57,7 +58,12 @@ func MqOpen(name string) error {
 	if errno != 0 {
 		return fmt.Errorf("create POSIX queue %q: %w", name, errno)
 	}
-	unix.Close(int(fd))
+	defer unix.Close(int(fd))
+	// mq_open's mode goes through the umask; the queue's own inode takes
+	// the permissions as given.
+	if err := unix.Fchmod(int(fd), perm); err != nil {
+		return fmt.Errorf("set permissions of POSIX queue %q: %w", name, err)
+	}
 	return nil
 }
 

@@ -13,7 +13,7 @@ func Mqueues() ([]string, error) {
 	return nil, fmt.Errorf("list POSIX queues: %w", errors.ErrUnsupported)
 }
 
-func MqOpen(name string) error {
+func MqOpen(name string, perm uint32) error {
 	return fmt.Errorf("create POSIX queue %q: %w", name, errors.ErrUnsupported)
 }
 

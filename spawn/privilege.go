@@ -183,13 +183,13 @@ func (p *Privilege) NeedOver(k Kind, c Capability, what string) (ok bool, reason
 	switch {
 	case !o.Held && o.Error != "":
 		why = fmt.Sprintf("its owner could not be read (%s), and this process is not in the initial user namespace", o.Error)
-		remedy = "run the suite as root in the initial user namespace (sudo)"
+		remedy = "run as root in the initial user namespace (sudo)"
 	case !o.Held:
 		why = "that namespace is owned by a user namespace above this process's own, so it holds no capability there"
-		remedy = "run the suite as root in the initial user namespace (sudo), or in a " + string(k) + " namespace that its user namespace owns"
+		remedy = "run as root in the initial user namespace (sudo), or in a " + string(k) + " namespace that its user namespace owns"
 	default:
 		why = c.String() + " is not in its effective set"
-		remedy = "run the suite as root (sudo)"
+		remedy = "run as root (sudo)"
 	}
 	return false, fmt.Sprintf("needs %s over the host's %s namespace to %s, and this process (%s) lacks it: %s; %s",
 		c, k, what, p.Who(), why, remedy)

@@ -33,7 +33,7 @@ func TestPrivilegeCountsCapabilitiesOnlyOverOwnedNamespaces(t *testing.T) {
 		t.Errorf("root in a user namespace of its own may not create namespaces: %s", reason)
 	}
 	ok, reason := inner.NeedOver(Net, CapNetAdmin, "add a marker link")
-	want := "needs CAP_NET_ADMIN over the host's net namespace to add a marker link, and this process (uid 0 in a user namespace other than the initial one, with CAP_SYS_ADMIN) lacks it: that namespace is owned by a user namespace above this process's own, so it holds no capability there; run the suite as root in the initial user namespace (sudo)"
+	want := "needs CAP_NET_ADMIN over the host's net namespace to add a marker link, and this process (uid 0 in a user namespace other than the initial one, with CAP_SYS_ADMIN) lacks it: that namespace is owned by a user namespace above this process's own, so it holds no capability there; run as root in the initial user namespace (sudo)"
 	if ok || !strings.HasPrefix(reason, want) {
 		t.Errorf("NeedOver(net) = %v, %q; want false, %q…", ok, reason, want)
 	}

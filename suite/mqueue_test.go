@@ -14,7 +14,7 @@ var _ = Describe("POSIX message queues", Label("ns:ipc"), func() {
 	It("are isolated by ipc: a probe in a new ipc namespace lists its own queue and not the host's, the host never sees the probe's, and a probe sharing ipc lists the host's", func(ctx SpecContext) {
 		needs(features.NeedOver(spawn.IPC, spawn.CapSysAdmin, "list its POSIX queues through an mqueue mount of its own"))
 		hostQ, childQ := "nsverify-"+randomHex(6), "nsverify-"+randomHex(6)
-		Expect(probes.MqOpen(hostQ)).To(Succeed(), "ipc: create the host's POSIX queue")
+		Expect(probes.MqOpen(hostQ, 0o600)).To(Succeed(), "ipc: create the host's POSIX queue")
 		DeferCleanup(func() { Expect(probes.MqUnlink(hostQ)).To(Succeed(), "ipc: remove the host's POSIX queue") })
 		onHost, err := probes.Mqueues()
 		Expect(err).NotTo(HaveOccurred(), "ipc: list the host's POSIX queues")

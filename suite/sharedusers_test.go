@@ -437,7 +437,7 @@ var _ = Describe("root in a user namespace that maps every id to itself and shar
 			Expect(reason).To(And(
 				ContainSubstring(fmt.Sprintf("needs %s over the host's %s namespace to %s", c.cap, k, c.what)),
 				ContainSubstring("owned by a user namespace above this process's own"),
-				ContainSubstring("run the suite as root in the initial user namespace")),
+				ContainSubstring("run as root in the initial user namespace")),
 				"%s: the skip a spec would take there names no capability, namespace, cause or remedy", k)
 			if features.InitialUserNS && features.Has(c.cap) {
 				// The control: the same question, answered where the

@@ -12,6 +12,9 @@
 //     created, and every call that needs a capability fails with EPERM.
 //   - Sysctl: a sysctl that reads a value of the simulation's choosing
 //     (the AppArmor switch, on a kernel that has no AppArmor).
+//   - BecomeUser: a process started as root becomes an unprivileged
+//     user's, as a login makes it (dumpable, unlike after a bare setuid,
+//     so that it can write the id maps of its children).
 //
 // Refuse and Powerless install a seccomp filter on every thread of the
 // process; the filter is inherited by every child and cannot be removed.
@@ -21,5 +24,6 @@
 // process that must go on creating namespaces normally, and never in the
 // host's mount namespace. The filters need no privilege beyond what seccomp
 // itself asks (no_new_privs is set); Sysctl needs CAP_SYS_ADMIN over the
-// process's mount namespace.
+// process's mount namespace, BecomeUser CAP_SETUID and CAP_SETGID, and
+// gives up every capability: call it after Sysctl.
 package kernelsim

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/net/bpf"
@@ -105,8 +106,8 @@ var capabilityCalls = []uint32{
 // Calls seccomp cannot tell apart by their number (a netlink message that
 // adds a link) are not covered.
 //
-// Run it in a process without CAP_SYS_ADMIN in its own user namespace,
-// since AppArmor restricts only those: for a privileged process the
+// Run it in a process without CAP_SYS_ADMIN in its own user namespace
+// (BecomeUser makes one), since AppArmor restricts only those: for a privileged process the
 // simulation would refuse what the real restriction lets through.
 func Powerless() error {
 	arch, err := auditArch()
@@ -222,6 +223,35 @@ func install(raw []bpf.RawInstruction) error {
 		return fmt.Errorf("install seccomp filter: %w", errno)
 	}
 	runtime.KeepAlive(filter)
+	return nil
+}
+
+// BecomeUser makes this process, started as root, the process of an
+// unprivileged user uid:gid as a login would make it: no supplementary
+// group, every uid and gid set (so no capability is left), and dumpable.
+// The last is what a bare setuid misses: changing ids makes a process
+// undumpable where fs.suid_dumpable is 0, as on most machines, and the
+// /proc files of an undumpable process, and of the children it forks
+// before they exec, belong to root. Such a process cannot write the
+// uid_map of a child it cloned into a new user namespace, so that every
+// clone with user fails with EACCES, which no unprivileged user who logged
+// in meets.
+func BecomeUser(uid, gid int) error {
+	// The kernel keeps credentials per thread; these calls of package
+	// syscall change them on every thread of the process (x/sys/unix's
+	// Setgroups changes one).
+	if err := syscall.Setgroups(nil); err != nil {
+		return fmt.Errorf("become %d:%d: drop supplementary groups: %w", uid, gid, err)
+	}
+	if err := syscall.Setresgid(gid, gid, gid); err != nil {
+		return fmt.Errorf("become %d:%d: set gid: %w", uid, gid, err)
+	}
+	if err := syscall.Setresuid(uid, uid, uid); err != nil {
+		return fmt.Errorf("become %d:%d: set uid: %w", uid, gid, err)
+	}
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("become %d:%d: make the process dumpable: %w", uid, gid, err)
+	}
 	return nil
 }
 

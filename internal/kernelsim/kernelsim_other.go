@@ -19,5 +19,8 @@ func Refuse(flags uint32) error { return Supported() }
 // Powerless is not supported off Linux.
 func Powerless() error { return Supported() }
 
+// BecomeUser is not supported off Linux.
+func BecomeUser(uid, gid int) error { return Supported() }
+
 // Sysctl is not supported off Linux.
 func Sysctl(name, value string) error { return Supported() }

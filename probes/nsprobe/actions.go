@@ -127,7 +127,7 @@ func createMqueue(name string, refused error) error {
 	if refused != nil {
 		return fmt.Errorf("create POSIX queue: %w", refused)
 	}
-	return probes.MqOpen(name)
+	return probes.MqOpen(name, 0o600)
 }
 
 func createFile(path string) error {

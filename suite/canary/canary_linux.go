@@ -72,7 +72,10 @@ func Plant(opts Options) (*Planted, error) {
 	}
 	p.spec.SysVKey = key
 	name := "nsverify-canary-" + id
-	if err := probes.MqOpen(name); err != nil {
+	// Whatever uid a sandbox runs the probe as may leave its token (a
+	// refusal would count as reached with no visit the host can see);
+	// only the host reads the queue.
+	if err := probes.MqOpen(name, 0o622); err != nil {
 		p.Remove()
 		return nil, fmt.Errorf("plant a POSIX queue: %w", err)
 	}
