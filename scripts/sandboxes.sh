@@ -69,6 +69,10 @@ check() {
 missing() { printf '%-28s not installed (%s)\n' "$1" "$2"; }
 
 echo "sandboxes: $(uname -r), as uid $(id -u); reports in $out"
+# The versions the verdicts belong to.
+for tool in unshare bwrap firejail systemctl docker podman; do
+	command -v "$tool" >/dev/null && printf '  %s\n' "$("$tool" --version 2>/dev/null | head -1)"
+done
 check unshare-uipmn unshare -uipmn --fork '{probe}' '{args}'
 
 if command -v bwrap >/dev/null; then
@@ -76,6 +80,7 @@ if command -v bwrap >/dev/null; then
 else missing bwrap bubblewrap; fi
 
 if command -v firejail >/dev/null; then
+	check firejail-default-profile firejail --quiet '{probe}' '{args}'
 	check firejail firejail --quiet --noprofile '{probe}' '{args}'
 	check firejail-net-none firejail --quiet --noprofile --net=none '{probe}' '{args}'
 else missing firejail firejail; fi
