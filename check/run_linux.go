@@ -3,12 +3,16 @@ package check
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/nsverify/nsverify/probes"
 	"github.com/nsverify/nsverify/spawn"
@@ -29,6 +33,9 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 		if err := ValidateOCIConfig(opts.OCIConfig); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkTempDir(os.TempDir(), opts.NoCanaries); err != nil {
+		return nil, err
 	}
 	// The host's own reading comes first: the namespaces every kind is
 	// compared with.
@@ -54,7 +61,7 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	defer hello.stop()
 
 	out := &Outcome{Command: opts.Command, Expect: opts.Expect, Self: self}
-	args := append(append([]string{}, opts.ProbeLead...), "-"+probes.FlagHelloPath, hello.path)
+	args := append(append([]string{}, opts.ProbeLead...), "-"+probes.FlagHelloPath, hello.path, "-"+probes.FlagHelloToken, hello.token)
 	held := func(int) {}
 	var planted *canary.Planted
 	if !opts.NoCanaries {
@@ -97,10 +104,10 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 		return nil, fmt.Errorf("start the command: %w", err)
 	}
 	hello.serve(held, deadline, withOwners)
-	waitErr := cmd.Wait()
+	// The command's exit, left unreaped: while its leader is a zombie, the
+	// process group's id cannot be taken by another.
+	waitExitKeepingZombie(cmd.Process.Pid)
 	out.Duration = time.Since(start)
-	out.Stdout, out.Stderr = stdout.String(), stderr.String()
-	out.ExitStatus = cmd.ProcessState.ExitCode()
 
 	var h heard
 	linger := time.NewTimer(opts.Linger)
@@ -114,6 +121,12 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 		hello.stop()
 		h = <-hello.done
 	}
+	// What the command left running in its process group (a sandbox's
+	// helpers, a probe started in the background) ends with the run.
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	waitErr := cmd.Wait()
+	out.Stdout, out.Stderr = stdout.String(), stderr.String()
+	out.ExitStatus = cmd.ProcessState.ExitCode()
 	if ctx.Err() != nil && !h.hello {
 		return out, fmt.Errorf("the command ran past --timeout %s and its probe never said hello; its process group was killed", opts.Timeout)
 	}
@@ -138,6 +151,37 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	}
 	judge(out)
 	return out, nil
+}
+
+// waitExitKeepingZombie waits until the process pid has exited, without
+// reaping it.
+func waitExitKeepingZombie(pid int) {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if !errors.Is(err, unix.EINTR) {
+			return
+		}
+	}
+}
+
+// helloPathMax is the longest path a unix socket address holds
+// (sun_path, with its terminating NUL).
+const helloPathMax = 107
+
+// checkTempDir says why the hello socket and the canaries cannot live
+// under dir, before anything is made: a socket path longer than a unix
+// address holds, or a comma, which the probe's -canaries list cannot
+// carry in the mount canary's path.
+func checkTempDir(dir string, noCanaries bool) error {
+	// nsverify-check-NNNNNNNNN/hello
+	if n := len(dir) + len("/nsverify-check-1234567890/hello"); n > helloPathMax {
+		return fmt.Errorf("the temporary directory %s is too long for the hello socket (%d bytes of a unix socket's %d); set TMPDIR to a shorter directory", dir, n, helloPathMax)
+	}
+	if !noCanaries && strings.Contains(dir, ",") {
+		return fmt.Errorf("the temporary directory %s holds a comma, which the probe's list of canaries cannot carry; set TMPDIR to a directory without one, or give --no-canaries", dir)
+	}
+	return nil
 }
 
 // capped keeps the first max bytes written to it.

@@ -20,6 +20,7 @@ const (
 	FlagNewPID          = "newpid"
 	FlagHelloFD         = "hello-fd"
 	FlagHelloPath       = "hello-path"
+	FlagHelloToken      = "hello-token"
 	FlagJoin            = "join"
 	FlagJoinPidfd       = "join-pidfd"
 
@@ -50,4 +51,7 @@ const (
 	// MaxNestDepth is the deepest -nest takes; the kernel itself stops
 	// at 32 or 33 levels.
 	MaxNestDepth = 64
+	// HelloTokenMax is the longest token said with a hello on a socket
+	// path, which the host reads in one bounded line.
+	HelloTokenMax = 64
 )

@@ -22,6 +22,7 @@ import (
 	"github.com/onsi/gomega/gexec"
 	"golang.org/x/sys/unix"
 
+	"github.com/nsverify/nsverify/internal/hostlock"
 	"github.com/nsverify/nsverify/internal/kindcheck"
 	"github.com/nsverify/nsverify/internal/testbuild"
 	"github.com/nsverify/nsverify/spawn"
@@ -71,8 +72,16 @@ type sharedSetup struct {
 	Launchers []*spawn.Launcher `json:"launchers"`
 }
 
+// releaseHost gives the host's turn back (internal/hostlock), once the
+// host has been compared after the suite.
+var releaseHost = func() {}
+
 var _ = SynchronizedBeforeSuite(func() []byte {
-	var err error
+	// Other tests of the module that plant on the host wait while the
+	// host is compared with itself, and the suite waits for them.
+	release, err := hostlock.Hold()
+	Expect(err).NotTo(HaveOccurred(), "wait for the host's turn")
+	releaseHost = release
 	hostBefore, err = hoststate.Take(snapshotOptions())
 	Expect(err).NotTo(HaveOccurred(), "take a snapshot of the host before the suite")
 
@@ -159,6 +168,7 @@ var _ = SynchronizedAfterSuite(func() {
 		Expect(left).To(BeEmpty(), "the suite left processes behind")
 	}
 }, func() {
+	defer releaseHost()
 	defer gexec.CleanupBuildArtifacts()
 	defer func() { _ = testbuild.Remove(probePath) }()
 	closeLaunchers()

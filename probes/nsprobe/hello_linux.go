@@ -54,7 +54,7 @@ func runHelloPath(cfg *config, stderr io.Writer) int {
 		return 1
 	}
 	r := &probes.Report{Schema: probes.Schema, NS: map[string]probes.NSID{}}
-	if _, err := conn.Write([]byte{'h'}); err != nil {
+	if _, err := conn.Write([]byte("h" + cfg.helloToken + "\n")); err != nil {
 		fmt.Fprintf(stderr, "nsprobe: say hello on %s: %v\n", cfg.helloPath, err)
 		return 1
 	}

@@ -68,6 +68,8 @@ type config struct {
 	// path in: the probe connects, says hello, waits for the answer, and
 	// sends its report there instead of on stdout.
 	helloPath string
+	// helloToken, when not empty, is said with the hello on helloPath.
+	helloToken string
 
 	// canaries are the host's canaries to try to reach (-canaries), nil
 	// when none were planted.
@@ -176,6 +178,13 @@ func newFlagSet(cfg *config) *flag.FlagSet {
 		cfg.helloPath = v
 		return nil
 	})
+	fs.Func(probes.FlagHelloToken, "with -hello-path: say `TOKEN` with the hello, so that the host tells the probe from anyone else who connects", func(v string) error {
+		if v == "" || strings.ContainsAny(v, "\n") || len(v) > probes.HelloTokenMax {
+			return fmt.Errorf("a token is one line of 1 to %d bytes", probes.HelloTokenMax)
+		}
+		cfg.helloToken = v
+		return nil
+	})
 	fs.Func(probes.FlagCanaries, "try to reach the canaries the host planted, `token=T,NAME=WHERE,...`, leaving the token where it gets in", func(v string) error {
 		c, err := probes.ParseCanaries(v)
 		if err != nil {
@@ -214,6 +223,9 @@ func parseArgs(args []string) (*config, error) {
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if cfg.helloToken != "" && cfg.helloPath == "" {
+		return nil, errors.New("-hello-token goes with -hello-path; give both, or neither")
+	}
 	if cfg.helloPath != "" && (cfg.helloFD > 0 || cfg.timens || cfg.joining() || cfg.timensFrom != nil) {
 		return nil, errors.New("-hello-path cannot be combined with -hello-fd, -timens or a join: it is for a probe a sandbox starts as it is; leave it out")
 	}
