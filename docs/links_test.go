@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/nsverify/nsverify/spawn"
+	"github.com/nsverify/nsverify/spawn/launchers"
 	"github.com/nsverify/nsverify/suite/matrixreport"
 )
 
@@ -296,7 +297,7 @@ func TestLabelsAreDocumented(t *testing.T) {
 	for _, k := range spawn.All.Kinds() {
 		used["ns:"+string(k)] = true
 	}
-	for _, name := range spawn.LauncherNames() {
+	for _, name := range launchers.Names() {
 		used[matrixreport.LauncherLabelPrefix+name] = true
 	}
 	files, err := filepath.Glob(filepath.Join(repoRoot, "suite", "*_test.go"))

@@ -167,12 +167,12 @@ func explain(set Set, errno syscall.Errno, m *Machine) (x explanation, ok bool) 
 		}, true
 	case syscall.EPERM:
 		switch {
-		case user && !m.adminInInitialUserNS() && m.UnprivilegedUsernsClone == 0:
+		case user && !m.AdminInInitialUserNS() && m.UnprivilegedUsernsClone == 0:
 			return explanation{
 				"this kernel lets only root create user namespaces (kernel.unprivileged_userns_clone is 0)",
 				"run `sysctl -w kernel.unprivileged_userns_clone=1`, or run as root (sudo)",
 			}, true
-		case user && !m.adminInInitialUserNS() && m.AppArmorRestrictUnprivilegedUserns == 1:
+		case user && !m.AdminInInitialUserNS() && m.AppArmorRestrictUnprivilegedUserns == 1:
 			return explainAppArmor(), true
 		case !user && !m.Has(CapSysAdmin):
 			return explanation{
@@ -190,7 +190,7 @@ func explain(set Set, errno syscall.Errno, m *Machine) (x explanation, ok bool) 
 		}, true
 	case syscall.EACCES:
 		switch {
-		case user && !m.adminInInitialUserNS() && m.AppArmorRestrictUnprivilegedUserns == 1:
+		case user && !m.AdminInInitialUserNS() && m.AppArmorRestrictUnprivilegedUserns == 1:
 			return explainAppArmor(), true
 		case user:
 			return explanation{

@@ -26,6 +26,14 @@
 // that child's exec. Every child gets Pdeathsig SIGKILL, its own process
 // group and a deadline after which the whole group is killed.
 //
+// Launchers: Run clones the probe itself (the built-in launcher, named
+// BuiltinLauncher), or starts it through a Launcher, a program people build
+// sandboxes with, which says what it cannot express and gives the command
+// line; Run keeps the hello handshake, the process group and the deadline
+// for both. The launchers themselves (unshare, bwrap, runc, crun) are in
+// spawn/launchers, which imports this package; this package never imports
+// it.
+//
 // Tests only: two ways of making a user namespace that no caller should
 // ask for (no id maps at all, to reproduce the "operation not permitted"
 // of an unmapped child; setgroups left allowed) are not in Options. A test

@@ -86,27 +86,30 @@ func (h *helloSocket) close() {
 // built-in launcher uses too.
 func runLaunched(ctx context.Context, opts Options, timeout time.Duration) (*Result, error) {
 	l := opts.Launcher
+	name := l.Name()
 	args, err := probeArgs(opts)
 	if err != nil {
 		return nil, &Error{Set: opts.Set, Op: "prepare probe", Err: err}
 	}
-	probe := opts
-	if l.OCI() {
-		probe.Probe = ociProbePath
-	}
-	argv, done, err := l.launcherArgv(probe, args)
+	lc, err := l.Command(opts, args)
 	if err != nil {
 		// A kind whose trial failed for a reason the runtime did not
 		// state as a refusal is that kind's failure, named first.
 		var trial *TrialError
 		errors.As(err, &trial)
-		e := &Error{Set: opts.Set, Op: "prepare " + l.Name, Err: err}
+		e := &Error{Set: opts.Set, Op: "prepare " + name, Err: err}
 		if trial != nil {
 			e.Kind = trial.Kind
 		}
 		return nil, e
 	}
-	defer done()
+	if lc.Done != nil {
+		defer lc.Done()
+	}
+	argv := lc.Argv
+	if len(argv) == 0 {
+		return nil, &Error{Set: opts.Set, Op: "prepare " + name, Err: errors.New("the launcher gave no command to run")}
+	}
 
 	hello, err := newHelloSocket()
 	if err != nil {
@@ -121,12 +124,13 @@ func runLaunched(ctx context.Context, opts Options, timeout time.Duration) (*Res
 	}
 	cmd.ExtraFiles = []*os.File{hello.theirs}
 	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if opts.CgroupDir != "" && !l.OCI() {
-		// unshare and bwrap are started in the cgroup, as the built-in
-		// launcher's child is, and their cgroup namespace is rooted there.
+	if opts.CgroupDir != "" && !lc.OwnCgroup {
+		// A launcher program (unshare, bwrap) is started in the cgroup,
+		// as the built-in launcher's child is, and the cgroup namespace
+		// it makes is rooted there.
 		f, err := os.Open(opts.CgroupDir)
 		if err != nil {
-			return nil, &Error{Set: opts.Set, Op: "prepare " + l.Name, Err: fmt.Errorf("open cgroup: %w", err)}
+			return nil, &Error{Set: opts.Set, Op: "prepare " + name, Err: fmt.Errorf("open cgroup: %w", err)}
 		}
 		defer f.Close()
 		attr.UseCgroupFD, attr.CgroupFD = true, int(f.Fd())
@@ -138,26 +142,26 @@ func runLaunched(ctx context.Context, opts Options, timeout time.Duration) (*Res
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	all := argv
 	if err := cmd.Start(); err != nil {
-		return nil, &Error{Set: opts.Set, Op: "start " + l.Name, Err: err, Args: all}
+		return nil, &Error{Set: opts.Set, Op: "start " + name, Err: err, Args: all}
 	}
 	hello.closeTheirs()
 	hello.listen(opts.WhileHeld)
 	waitErr := cmd.Wait()
 	h := hello.result()
 	if waitErr != nil && ctx.Err() != nil {
-		return nil, &Error{Set: opts.Set, Op: "wait for " + l.Name, Err: fmt.Errorf("killed its process group after %s: %w", timeout, ctx.Err()), Stderr: stderr.String(), Args: all}
+		return nil, &Error{Set: opts.Set, Op: "wait for " + name, Err: fmt.Errorf("killed its process group after %s: %w", timeout, ctx.Err()), Stderr: stderr.String(), Args: all}
 	}
 	if waitErr != nil {
-		return nil, &Error{Set: opts.Set, Op: "run the probe through " + l.Name, Err: waitErr, Stderr: stderr.String(), Args: all}
+		return nil, &Error{Set: opts.Set, Op: "run the probe through " + name, Err: waitErr, Stderr: stderr.String(), Args: all}
 	}
 	report, err := probes.DecodeReport(&stdout)
 	if err != nil {
 		return nil, &Error{Set: opts.Set, Op: "read probe report", Err: err, Stderr: stderr.String(), Args: all}
 	}
 	if h.err != nil {
-		return nil, &Error{Set: opts.Set, Op: "hear the probe's hello through " + l.Name, Err: h.err, Stderr: stderr.String(), Args: all}
+		return nil, &Error{Set: opts.Set, Op: "hear the probe's hello through " + name, Err: h.err, Stderr: stderr.String(), Args: all}
 	}
-	return &Result{Set: opts.Set, Report: report, PID: cmd.Process.Pid, HostPID: h.pid, Outside: h.outside, Args: all, Launcher: l.Name}, nil
+	return &Result{Set: opts.Set, Report: report, PID: cmd.Process.Pid, HostPID: h.pid, Outside: h.outside, Args: all, Launcher: name}, nil
 }
 
 // awaitHello reads the probe's hello on fd, with the credentials the kernel

@@ -69,10 +69,11 @@ func CallerMaps() (uid, gid []IDMap) {
 	return RootMap(uint32(os.Geteuid())), RootMap(uint32(os.Getegid()))
 }
 
-// mapsOrCaller returns the maps opts give, or, where it gives none, the
-// caller's (CallerMaps): what a new user namespace of the child gets.
-func mapsOrCaller(opts Options) (uid, gid []IDMap) {
-	uid, gid = opts.UIDMap, opts.GIDMap
+// IDMaps returns the maps o gives, or, where it gives none, the caller's
+// (CallerMaps): what a new user namespace of the child gets, whatever
+// launcher makes it.
+func (o Options) IDMaps() (uid, gid []IDMap) {
+	uid, gid = o.UIDMap, o.GIDMap
 	callerUID, callerGID := CallerMaps()
 	if len(uid) == 0 {
 		uid = callerUID

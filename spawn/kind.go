@@ -55,6 +55,10 @@ func kindNames() string {
 	return strings.Join(names, " ")
 }
 
+// Present reports whether this kernel has kind k, by the presence of
+// /proc/self/ns/<kind> (memoised, see kindsPresent).
+func (k Kind) Present() bool { return kindsPresent()[k] }
+
 // kindsPresent says which kinds this kernel has, by the presence of
 // /proc/self/ns/<kind> (memoised). Presence does not promise that a
 // namespace can be created: see the preflight for that. Callers outside

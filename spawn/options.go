@@ -256,10 +256,10 @@ type Options struct {
 	// Env is the child's environment; nil means an empty one.
 	Env []string
 	// Launcher starts the probe; nil is the built-in launcher, Go's clone.
-	// Any other runs the program it names (FindLauncher), which must
+	// Any other runs the program it names (spawn/launchers), which must
 	// express the options (Launcher.Expresses), or Run returns a
 	// *NotExpressibleError.
-	Launcher *Launcher
+	Launcher Launcher
 	// Canaries, when not nil, are the host's canaries for the probe to try
 	// to reach (see suite/canary); the host judges what it saw.
 	Canaries *probes.Canaries

@@ -162,7 +162,7 @@ func judgeUserNSCapability(m *Machine, t userNSTrial) UserNSCapability {
 	what := "a new user namespace holds no capability here: a child in one could not set the hostname of a uts namespace that user namespace owns (" + u.Error + ")"
 	const sysctl = "kernel.apparmor_restrict_unprivileged_userns"
 	switch {
-	case m.AppArmorRestrictUnprivilegedUserns == 1 && !m.adminInInitialUserNS():
+	case m.AppArmorRestrictUnprivilegedUserns == 1 && !m.AdminInInitialUserNS():
 		x := explainAppArmor()
 		u.Reason = fmt.Sprintf("user: %s, since AppArmor makes the user namespaces of unprivileged processes powerless (%s is 1): they are created, and every kind inside them, but no capability counts there; %s", what, sysctl, x.remedy)
 		u.Remedy = x.remedy

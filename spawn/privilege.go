@@ -113,11 +113,11 @@ func ReadPrivilege() *Privilege {
 // whether it holds c over its own user namespace.
 func (p *Privilege) Has(c Capability) bool { return p.CapEff&(1<<c) != 0 }
 
-// adminInInitialUserNS reports whether this process holds CAP_SYS_ADMIN in
+// AdminInInitialUserNS reports whether this process holds CAP_SYS_ADMIN in
 // the initial user namespace: what the distribution switches for
 // unprivileged user namespaces (Debian's sysctl, Ubuntu's AppArmor
 // restriction) ask of a process they let through.
-func (p *Privilege) adminInInitialUserNS() bool { return p.InitialUserNS && p.Has(CapSysAdmin) }
+func (p *Privilege) AdminInInitialUserNS() bool { return p.InitialUserNS && p.Has(CapSysAdmin) }
 
 // owner returns the ownership entry of kind k.
 func (p *Privilege) owner(k Kind) Ownership {
@@ -208,12 +208,12 @@ func (p *Privilege) CanMapIDs(uid, gid []IDMap) (ok bool, reason string) {
 	}{{CapSetuid, "uid", uid, p.UIDMap}, {CapSetgid, "gid", gid, p.GIDMap}} {
 		if !p.Has(c.cap) {
 			return false, fmt.Sprintf("needs %s over its own user namespace to map %ss other than its own into a new one (%s), and this process (%s) lacks it; run the suite as root (sudo)",
-				c.cap, c.name, formatMaps(c.maps), p.Who())
+				c.cap, c.name, FormatIDMaps(c.maps), p.Who())
 		}
 		for _, m := range c.maps {
 			if !covers(c.have, m.Outside, m.Count) {
 				return false, fmt.Sprintf("needs %s over a user namespace that maps %ss %d-%d, to map them into a new one, and this process's user namespace maps only %s (%s_map %s); run the suite as root in the initial user namespace (sudo), or in a user namespace that maps them",
-					c.cap, c.name, m.Outside, uint64(m.Outside)+uint64(m.Count)-1, describeMapped(c.have), c.name, formatMaps(c.have))
+					c.cap, c.name, m.Outside, uint64(m.Outside)+uint64(m.Count)-1, describeMapped(c.have), c.name, FormatIDMaps(c.have))
 			}
 		}
 	}
@@ -321,7 +321,9 @@ func covers(have []IDMap, first, count uint32) bool {
 	return true
 }
 
-func formatMaps(maps []IDMap) string {
+// FormatIDMaps prints maps for a message: "0 1000 1, 1 100000 65536" in
+// quotes, or empty.
+func FormatIDMaps(maps []IDMap) string {
 	if len(maps) == 0 {
 		return "empty"
 	}

@@ -54,9 +54,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if !opts.Launcher.Builtin() {
+	if !builtin(opts.Launcher) {
 		if ok, reason := opts.Launcher.Expresses(opts); !ok {
-			return nil, &NotExpressibleError{Launcher: opts.Launcher.Name, Set: opts.Set, Reason: reason}
+			return nil, &NotExpressibleError{Launcher: opts.Launcher.Name(), Set: opts.Set, Reason: reason}
 		}
 		return runLaunched(ctx, opts, timeout)
 	}

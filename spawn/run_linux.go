@@ -68,7 +68,7 @@ func runBuiltin(ctx context.Context, opts Options, timeout time.Duration) (*Resu
 		// the hello must come from that child.
 		return nil, &Error{Set: opts.Set, Op: "hear the probe's hello", Err: fmt.Errorf("the hello came from pid %d, and the probe Run started is pid %d", h.pid, pid), Stderr: stderr.String(), Args: args}
 	}
-	return &Result{Set: opts.Set, Report: report, PID: pid, HostPID: h.pid, Outside: h.outside, Args: args, Launcher: LauncherGo}, nil
+	return &Result{Set: opts.Set, Report: report, PID: pid, HostPID: h.pid, Outside: h.outside, Args: args, Launcher: BuiltinLauncher}, nil
 }
 
 // stagedObserver says whether the probe Run starts for opts observes from
@@ -136,7 +136,7 @@ func command(ctx context.Context, opts Options) (cmd *exec.Cmd, args []string, r
 	// the clone would never return, and a set whose user flag went missing
 	// would hang the suite instead of failing on the user kind.
 	if attr.Cloneflags&unix.CLONE_NEWUSER != 0 {
-		uidMap, gidMap := mapsOrCaller(opts)
+		uidMap, gidMap := opts.IDMaps()
 		seam := testseam.UserNSFrom(ctx)
 		if !seam.NoMaps {
 			attr.UidMappings = toSysProcIDMaps(uidMap)

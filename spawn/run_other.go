@@ -26,3 +26,8 @@ func startAndWait(_ context.Context, cmd *exec.Cmd, _ Options, started func()) (
 func runBuiltin(context.Context, Options, time.Duration) (*Result, error) {
 	return nil, &Error{Op: "prepare probe", Err: errNotLinux}
 }
+
+// runLaunched fails: only Linux can start a child in new namespaces.
+func runLaunched(context.Context, Options, time.Duration) (*Result, error) {
+	return nil, errNotLinux
+}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nsverify/nsverify/spawn"
+	"github.com/nsverify/nsverify/spawn/launchers"
 )
 
 // BenchmarkLaunchers measures, per launcher, over the sets it expresses on
@@ -30,7 +31,7 @@ import (
 // (without NSVERIFY_LAUNCHER it measures every launcher too).
 func BenchmarkLaunchers(b *testing.B) {
 	runCleanups, _ := setUpBench(b)
-	names := spawn.LauncherNames()
+	names := launchers.Names()
 	if launcherEnvErr == nil && len(chosenLaunchers) > 1 {
 		names = nil
 		for _, c := range chosenLaunchers {
@@ -39,7 +40,7 @@ func BenchmarkLaunchers(b *testing.B) {
 	}
 	ctx := context.Background()
 	for _, name := range names {
-		l, err := spawn.FindLauncher(name, "", probePath)
+		l, err := launchers.Find(name, "", probePath)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -56,7 +57,7 @@ func BenchmarkLaunchers(b *testing.B) {
 					sets = append(sets, set)
 				}
 			}
-			var launcher *spawn.Launcher
+			var launcher *launchers.Launcher
 			if !l.Builtin() {
 				launcher = l
 			}
@@ -73,7 +74,7 @@ func BenchmarkLaunchers(b *testing.B) {
 }
 
 // bareLaunch runs the probe in set through l's program and nothing else.
-func bareLaunch(b *testing.B, l *spawn.Launcher, set spawn.Set) {
+func bareLaunch(b *testing.B, l *launchers.Launcher, set spawn.Set) {
 	argv, done, err := l.BareCommand(set, probePath)
 	if err != nil {
 		b.Fatal(err)
@@ -84,6 +85,6 @@ func bareLaunch(b *testing.B, l *spawn.Launcher, set spawn.Set) {
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Run(); err != nil {
-		b.Fatalf("run the probe through %s in %s: %v", l.Name, set, err)
+		b.Fatalf("run the probe through %s in %s: %v", l.Name(), set, err)
 	}
 }

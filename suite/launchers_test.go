@@ -15,6 +15,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/nsverify/nsverify/spawn"
+	"github.com/nsverify/nsverify/spawn/launchers"
 	"github.com/nsverify/nsverify/suite/matrixreport"
 )
 
@@ -43,7 +44,7 @@ func parseLauncherEnv(v string) ([]launcherChoice, error) {
 		}
 		names, paths = append(names, name), append(paths, path)
 	}
-	parsed, err := spawn.ParseLaunchers(strings.Join(names, ","))
+	parsed, err := launchers.Parse(strings.Join(names, ","))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", launcherEnv, err)
 	}
@@ -57,18 +58,18 @@ func parseLauncherEnv(v string) ([]launcherChoice, error) {
 	return choices, nil
 }
 
-// launchers are the launchers found, by name: by the first parallel
+// launcherByName are the launchers found, by name: by the first parallel
 // process, before any spec runs (an OCI runtime is tried there, and a trial
 // must not run beside a spec, see ociSerial), and handed to the others.
-var launchers = map[string]*spawn.Launcher{}
+var launcherByName = map[string]*launchers.Launcher{}
 
 // findLaunchers finds every chosen launcher, with the probe at probe. The
 // first process removes what they made after the suite (closeLaunchers).
-func findLaunchers(probe string) []*spawn.Launcher {
+func findLaunchers(probe string) []*launchers.Launcher {
 	GinkgoHelper()
-	var found []*spawn.Launcher
+	var found []*launchers.Launcher
 	for _, c := range chosenLaunchers {
-		l, err := spawn.FindLauncher(c.name, c.path, probe)
+		l, err := launchers.Find(c.name, c.path, probe)
 		Expect(err).NotTo(HaveOccurred(), "find launcher %s", c.name)
 		found = append(found, l)
 	}
@@ -76,17 +77,17 @@ func findLaunchers(probe string) []*spawn.Launcher {
 }
 
 // useLaunchers makes found the launchers of this process.
-func useLaunchers(found []*spawn.Launcher) {
+func useLaunchers(found []*launchers.Launcher) {
 	for _, l := range found {
-		launchers[l.Name] = l
+		launcherByName[l.Name()] = l
 	}
 }
 
 // closeLaunchers removes what the launchers needed, once every process is
 // done with them.
 func closeLaunchers() {
-	for _, l := range launchers {
-		Expect(l.Close()).To(Succeed(), "remove what launcher %s needed", l.Name)
+	for _, l := range launcherByName {
+		Expect(l.Close()).To(Succeed(), "remove what launcher %s needed", l.Name())
 	}
 }
 
@@ -96,7 +97,7 @@ func closeLaunchers() {
 // spec beside it would see the host's mount table change while its own
 // child ran.
 func runsAlone(launcher string) bool {
-	return launcher == spawn.LauncherRunc || launcher == spawn.LauncherCrun
+	return launcher == launchers.Runc || launcher == launchers.Crun
 }
 
 // launcherEntry describes the found launchers for the report and prints
@@ -104,8 +105,8 @@ func runsAlone(launcher string) bool {
 func launcherEntry(w io.Writer) []matrixreport.LauncherInfo {
 	var infos []matrixreport.LauncherInfo
 	for _, c := range chosenLaunchers {
-		l := launchers[c.name]
-		info := matrixreport.LauncherInfo{Name: l.Name, Path: l.Path, Version: l.Version, Refused: l.Refused}
+		l := launcherByName[c.name]
+		info := matrixreport.LauncherInfo{Name: l.Name(), Path: l.Path, Version: l.Version, Refused: l.Refused}
 		refused := l.RefusedKinds()
 		for _, k := range slices.Sorted(maps.Keys(refused)) {
 			info.RefusedKinds = append(info.RefusedKinds, fmt.Sprintf("%s: %s", k, refused[k]))
@@ -113,11 +114,11 @@ func launcherEntry(w io.Writer) []matrixreport.LauncherInfo {
 		infos = append(infos, info)
 		switch {
 		case l.Refused != "":
-			fmt.Fprintf(w, "launcher %-8s n/a: %s\n", l.Name, l.Refused)
+			fmt.Fprintf(w, "launcher %-8s n/a: %s\n", l.Name(), l.Refused)
 		case l.Builtin():
-			fmt.Fprintf(w, "launcher %-8s built in (%s)\n", l.Name, l.Version)
+			fmt.Fprintf(w, "launcher %-8s built in (%s)\n", l.Name(), l.Version)
 		default:
-			fmt.Fprintf(w, "launcher %-8s %s (%s)\n", l.Name, l.Version, l.Path)
+			fmt.Fprintf(w, "launcher %-8s %s (%s)\n", l.Name(), l.Version, l.Path)
 			for _, r := range info.RefusedKinds {
 				fmt.Fprintf(w, "         %-8s refuses %s\n", "", r)
 			}
@@ -135,24 +136,24 @@ func launcherEntry(w io.Writer) []matrixreport.LauncherInfo {
 
 // launcherFor returns the launcher of a matrix table, nil for the built-in
 // one.
-func launcherFor(name string) *spawn.Launcher {
-	if name == spawn.LauncherGo {
+func launcherFor(name string) *launchers.Launcher {
+	if name == launchers.Go {
 		return nil
 	}
-	return launchers[name]
+	return launcherByName[name]
 }
 
 // expressible marks the spec n/a, with the launcher's reason, when its
 // launcher cannot start a child as opts ask: a fact about the launcher,
 // which the matrix shows as n/a, never as a pass.
 func expressible(opts spawn.Options) {
-	l := opts.Launcher
+	l := launchers.Of(opts.Launcher)
 	if l.Builtin() {
 		return
 	}
 	if ok, reason := l.Expresses(opts); !ok {
-		addReportEntry(matrixreport.NotExpressibleEntry, matrixreport.LauncherNote{Launcher: l.Name, Reason: reason})
-		Skip("n/a: " + l.Name + ": " + reason)
+		addReportEntry(matrixreport.NotExpressibleEntry, matrixreport.LauncherNote{Launcher: l.Name(), Reason: reason})
+		Skip("n/a: " + l.Name() + ": " + reason)
 	}
 }
 
@@ -171,9 +172,9 @@ var _ = Describe("the launchers asked for", Label("badinput"), func() {
 	It("are the built-in launcher alone when none is named, and each named one with the program given for it", func() {
 		choices, err := parseLauncherEnv("")
 		Expect(err).NotTo(HaveOccurred())
-		Expect(choices).To(Equal([]launcherChoice{{name: spawn.LauncherGo}}))
+		Expect(choices).To(Equal([]launcherChoice{{name: launchers.Go}}))
 		choices, err = parseLauncherEnv("go, unshare=/opt/unshare")
 		Expect(err).NotTo(HaveOccurred())
-		Expect(choices).To(Equal([]launcherChoice{{name: spawn.LauncherGo}, {name: spawn.LauncherUnshare, path: "/opt/unshare"}}))
+		Expect(choices).To(Equal([]launcherChoice{{name: launchers.Go}, {name: launchers.Unshare, path: "/opt/unshare"}}))
 	})
 })

@@ -12,6 +12,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/nsverify/nsverify/spawn"
+	"github.com/nsverify/nsverify/spawn/launchers"
 )
 
 // unshareFlags are the options through which the suite asks util-linux
@@ -91,7 +92,7 @@ var _ = Describe("a launcher that lies", Label("launchers"), func() {
 			if len(sets) == 0 {
 				Skip(why)
 			}
-			liar, err := spawn.FindLauncher(spawn.LauncherUnshare, lyingUnshare(real, kind), probePath)
+			liar, err := launchers.Find(launchers.Unshare, lyingUnshare(real, kind), probePath)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(liar.Refused).To(BeEmpty())
 			for _, set := range sets {

@@ -8,6 +8,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 
 	"github.com/nsverify/nsverify/spawn"
+	"github.com/nsverify/nsverify/spawn/launchers"
 	"github.com/nsverify/nsverify/suite/matrixreport"
 )
 
@@ -38,7 +39,7 @@ func matrixEntries(launcher string) []TableEntry {
 // VerifySet makes one child in set through launcher l (nil: the built-in
 // one), in a cgroup of its own, and asserts all eight kinds on it: isolated
 // when in set, shared when not. A set l cannot express is n/a.
-func VerifySet(ctx context.Context, set spawn.Set, l *spawn.Launcher) *Child {
+func VerifySet(ctx context.Context, set spawn.Set, l *launchers.Launcher) *Child {
 	m := NewMarkers()
 	m.HostQueueKey, m.HostLink, m.NoHostLink = sharedMarkers.HostQueueKey, sharedMarkers.HostLink, sharedMarkers.NoHostLink
 	opts := PlanFor(set, m)
@@ -75,7 +76,7 @@ var _ = Describe("the combination matrix", func() {
 
 	for _, c := range chosenLaunchers {
 		text := "a child cloned with a set of kinds is isolated in exactly those, and shares the others"
-		if c.name != spawn.LauncherGo {
+		if c.name != launchers.Go {
 			text = "a child started by " + c.name + " in a set of kinds is isolated in exactly those, and shares the others"
 		}
 		DescribeTable(text,

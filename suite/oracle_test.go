@@ -13,6 +13,7 @@ import (
 
 	"github.com/nsverify/nsverify/probes"
 	"github.com/nsverify/nsverify/spawn"
+	"github.com/nsverify/nsverify/spawn/launchers"
 	"github.com/nsverify/nsverify/suite/matrixreport"
 )
 
@@ -179,7 +180,7 @@ func expectPID(c *Child) {
 		Expect(nspid[len(nspid)-1]).To(Equal(r.PID), "pid: the probe reports pid %d, the host reads %d in the child's own pid namespace (NSpid %v, set %s)", r.PID, nspid[len(nspid)-1], nspid, c.Set)
 		Expect(nspid[0]).To(Equal(res.HostPID), "pid: the host reads NSpid %v of the child in %s, which does not start at the pid the kernel gave with its hello, %d", nspid, c.Set, res.HostPID)
 	}
-	if r.Launcher != nil && c.Opts.Launcher.Builtin() {
+	if r.Launcher != nil && launchers.Of(c.Opts.Launcher).Builtin() {
 		// The probe's stage started the observer, in the host's pid
 		// namespace, and says which pid it got.
 		Expect(r.Launcher.ObserverPID).To(Equal(res.HostPID), "pid: the probe reports its observer at pid %d, the host reads %d (the kernel gave it with its hello)", r.Launcher.ObserverPID, res.HostPID)
@@ -190,9 +191,9 @@ func expectPID(c *Child) {
 		}
 		// What the launcher puts in a new pid namespace before the probe
 		// is a documented fact of it: nothing (pid 1), or bwrap's reaper.
-		pid, ppid, _ := c.Opts.Launcher.ProbePIDInside()
-		Expect(r.PID).To(Equal(pid), "pid: the child in %s is not pid %d inside (launcher %s)", c.Set, pid, c.Opts.Launcher)
-		Expect(r.PPID).To(Equal(ppid), "pid: the child in %s has parent %d inside its namespace, want %d (launcher %s)", c.Set, r.PPID, ppid, c.Opts.Launcher)
+		pid, ppid, _ := launchers.Of(c.Opts.Launcher).ProbePIDInside()
+		Expect(r.PID).To(Equal(pid), "pid: the child in %s is not pid %d inside (launcher %s)", c.Set, pid, launchers.Of(c.Opts.Launcher))
+		Expect(r.PPID).To(Equal(ppid), "pid: the child in %s has parent %d inside its namespace, want %d (launcher %s)", c.Set, r.PPID, ppid, launchers.Of(c.Opts.Launcher))
 		if !c.Set.Has(spawn.MNT) {
 			// The child's /proc is the host's: it knows the child by the
 			// pid the host does.
@@ -238,8 +239,8 @@ func expectMNT(c *Child) {
 		Expect(r.Errors).NotTo(HaveKey("proc"), "mnt: the child in %s could not mount its own /proc", c.Set)
 		Expect(r.Proc).NotTo(BeNil())
 		Expect(r.Proc.Complete).To(BeTrue(), "mnt: the private /proc of the child in %s lists more than %d pids", c.Set, probes.ProcListMax)
-		_, _, listed := c.Opts.Launcher.ProbePIDInside()
-		Expect(r.Proc.PIDs).To(Equal(listed), "mnt: the private /proc of the child in %s lists pids beyond its namespace (launcher %s)", c.Set, c.Opts.Launcher)
+		_, _, listed := launchers.Of(c.Opts.Launcher).ProbePIDInside()
+		Expect(r.Proc.PIDs).To(Equal(listed), "mnt: the private /proc of the child in %s lists pids beyond its namespace (launcher %s)", c.Set, launchers.Of(c.Opts.Launcher))
 	default:
 		// A new mount namespace in the host's pid namespace: the fresh
 		// /proc shows the host's pids, the child's own among them.

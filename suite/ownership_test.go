@@ -7,6 +7,7 @@ import (
 
 	"github.com/nsverify/nsverify/probes"
 	"github.com/nsverify/nsverify/spawn"
+	"github.com/nsverify/nsverify/spawn/launchers"
 )
 
 // expectOwners asserts, for every kind the host has, which user namespace
@@ -113,6 +114,6 @@ func expectPIDParent(c *Child) {
 		Expect(out.NSpid).To(HaveLen(len(host.NSpid)), "pid: the host reads NSpid %v of the child in %s, sharing pid, and its own has %d levels", out.NSpid, c.Set, len(host.NSpid))
 		return
 	}
-	inside, _, _ := c.Opts.Launcher.ProbePIDInside()
+	inside, _, _ := launchers.Of(c.Opts.Launcher).ProbePIDInside()
 	Expect(out.NSpid).To(Equal([]int{c.Result.HostPID, inside}), "pid: the host reads NSpid %v of the child in %s, want [%d %d]: its pid namespace should be a child of the host's", out.NSpid, c.Set, c.Result.HostPID, inside)
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/nsverify/nsverify/internal/kindcheck"
 	"github.com/nsverify/nsverify/internal/testbuild"
 	"github.com/nsverify/nsverify/spawn"
+	"github.com/nsverify/nsverify/spawn/launchers"
 	"github.com/nsverify/nsverify/suite/hoststate"
 	"github.com/nsverify/nsverify/suite/matrixreport"
 )
@@ -68,8 +69,8 @@ func TestSuite(t *testing.T) {
 // sharedSetup is what the first parallel process hands the others: the
 // probe it built and the launchers it found.
 type sharedSetup struct {
-	Probe     string            `json:"probe"`
-	Launchers []*spawn.Launcher `json:"launchers"`
+	Probe     string                `json:"probe"`
+	Launchers []*launchers.Launcher `json:"launchers"`
 }
 
 // releaseHost gives the host's turn back (internal/hostlock), once the

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/nsverify/nsverify/spawn"
+	"github.com/nsverify/nsverify/spawn/launchers"
 )
 
 // ByLauncher reports whether ms are the matrices of one machine's launchers,
@@ -29,12 +30,13 @@ func ByLauncher(ms []*Matrix) bool {
 	return true
 }
 
-// launcherOrder places a launcher as spawn lists them, any other after.
+// launcherOrder places a launcher as package launchers lists them, any
+// other after.
 func launcherOrder(name string) int {
-	if i := slices.Index(spawn.LauncherNames(), name); i >= 0 {
+	if i := slices.Index(launchers.Names(), name); i >= 0 {
 		return i
 	}
-	return len(spawn.LauncherNames())
+	return len(launchers.Names())
 }
 
 func launcherName(m *Matrix) string {

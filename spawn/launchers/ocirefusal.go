@@ -1,8 +1,11 @@
-package spawn
+package launchers
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
+
+	"github.com/nsverify/nsverify/spawn"
 )
 
 // An OCI runtime's trial fails for one of two reasons: the runtime says it
@@ -26,7 +29,7 @@ var kindRefusalPhrases = regexp.MustCompile(`(?i)does not exist|not supported|un
 // refuses something else ("cgroups in hybrid mode not supported") or names
 // the type without refusing it ("User namespaces enabled, but no uid
 // mappings found") is no statement about the kind.
-func statesKindRefused(msg string, k Kind) bool {
+func statesKindRefused(msg string, k spawn.Kind) bool {
 	return namesNamespaceType(msg, k) && kindRefusalPhrases.MatchString(msg)
 }
 
@@ -34,7 +37,7 @@ func statesKindRefused(msg string, k Kind) bool {
 // word of its own: quoted ("time", `time`, 'time') or beside the word
 // namespace ("time namespace", "namespace time"), by its OCI name or
 // nsverify's. "ipcx" is not "ipc", nor "cgroups in" a cgroup namespace.
-func namesNamespaceType(msg string, k Kind) bool {
+func namesNamespaceType(msg string, k spawn.Kind) bool {
 	for _, name := range []string{string(ociNamespaceTypes[k]), string(k)} {
 		n := regexp.QuoteMeta(name)
 		re := `(?i)["'` + "`" + `]` + n + `["'` + "`" + `]|\b` + n + ` namespace|\bnamespace (type )?` + n + `\b`
@@ -63,4 +66,29 @@ func statesMachineRefused(msg string) bool {
 		}
 	}
 	return false
+}
+
+// runcMessage finds the message in a line runc logs ("time=… level=error
+// msg=\"…\"").
+var runcMessage = regexp.MustCompile(`msg="((?:[^"\\]|\\.)*)"`)
+
+// runtimeMessage is the last thing a runtime said on stderr, unquoted.
+func runtimeMessage(stderr string) string {
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	if m := runcMessage.FindStringSubmatch(last); m != nil {
+		if s, err := strconv.Unquote(`"` + m[1] + `"`); err == nil {
+			return s
+		}
+		return m[1]
+	}
+	return last
+}
+
+// diagnoseRefusal adds what nsverify makes of a runtime's refusal.
+func diagnoseRefusal(msg string) string {
+	if strings.Contains(msg, "hybrid") {
+		return " (nsverify: this host mounts cgroup v1 controllers with cgroup v2 beside them, and this runtime runs containers only on a v1 or a unified v2 layout; boot with systemd.unified_cgroup_hierarchy=1 to run it)"
+	}
+	return ""
 }

@@ -1,4 +1,4 @@
-package spawn
+package launchers
 
 import (
 	"encoding/json"
@@ -8,14 +8,16 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nsverify/nsverify/spawn"
 )
 
 // TestOCIBundleConfig checks the config.json written for a set: every kind
 // of the set with mount always, the maps, the offsets split as the kernel
 // takes them, the capabilities, the mounts, and the probe as the process.
 func TestOCIBundleConfig(t *testing.T) {
-	opts := Options{Set: SetOf(UTS, User, PID, Time), UIDMap: []IDMap{{0, 1000, 1}}, GIDMap: []IDMap{{0, 1000, 1}},
-		Actions: Actions{MonotonicOffset: -1500 * time.Millisecond, BoottimeOffset: 9 * 24 * time.Hour}}
+	opts := spawn.Options{Set: spawn.SetOf(spawn.UTS, spawn.User, spawn.PID, spawn.Time), UIDMap: []spawn.IDMap{{Inside: 0, Outside: 1000, Count: 1}}, GIDMap: []spawn.IDMap{{Inside: 0, Outside: 1000, Count: 1}},
+		Actions: spawn.Actions{MonotonicOffset: -1500 * time.Millisecond, BoottimeOffset: 9 * 24 * time.Hour}}
 	caps := []string{"CAP_SYS_ADMIN"}
 	c := decodeBundleConfig(t, opts, caps)
 	var types []string
@@ -62,9 +64,9 @@ func TestOCIBundleConfig(t *testing.T) {
 // no offsets without time or without an offset, and mount even for the
 // empty set.
 func TestOCIBundleConfigLeavesOutWhatTheSetDoesNotAsk(t *testing.T) {
-	for _, opts := range []Options{
-		{Set: None, Actions: Actions{MonotonicOffset: time.Second}},
-		{Set: SetOf(Time, Net)},
+	for _, opts := range []spawn.Options{
+		{Set: spawn.None, Actions: spawn.Actions{MonotonicOffset: time.Second}},
+		{Set: spawn.SetOf(spawn.Time, spawn.Net)},
 	} {
 		c := decodeBundleConfig(t, opts, nil)
 		var types []string
@@ -72,7 +74,7 @@ func TestOCIBundleConfigLeavesOutWhatTheSetDoesNotAsk(t *testing.T) {
 			types = append(types, string(ns.Type))
 		}
 		want := "mount"
-		if opts.Set.Has(Time) {
+		if opts.Set.Has(spawn.Time) {
 			want = "mount,network,time"
 		}
 		if got := strings.Join(types, ","); got != want {
@@ -86,7 +88,7 @@ func TestOCIBundleConfigLeavesOutWhatTheSetDoesNotAsk(t *testing.T) {
 
 // decodeBundleConfig writes the bundle config for opts and reads it back
 // as a runtime would.
-func decodeBundleConfig(t *testing.T, opts Options, caps []string) specs.Spec {
+func decodeBundleConfig(t *testing.T, opts spawn.Options, caps []string) specs.Spec {
 	t.Helper()
 	data, err := ociBundleConfig(opts, "/b/rootfs", []string{"-hostname", "x"}, caps, "/nsverify-oci-1")
 	if err != nil {
